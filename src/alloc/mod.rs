@@ -1,0 +1,1 @@
+//! The runtime-selected global allocator and the allocator readers.

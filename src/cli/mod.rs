@@ -1,0 +1,51 @@
+//! The command line: one file per subcommand. Each `run` returns the exit code on success
+//! (0, or 1 for a broken gate) and a typed [`crate::Error`] otherwise.
+
+use clap::{Parser, Subcommand};
+
+pub mod child;
+pub mod diff;
+pub mod gate;
+pub mod logs;
+pub mod record;
+pub mod replay;
+pub mod report;
+
+#[derive(Debug, Parser)]
+#[command(name = "docling-memprof", version, about = "Find and prevent memory growth in long-running document-conversion workers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay a workload through the worker core in a child process, snapshotting memory after every job.
+    Replay(replay::ReplayArgs),
+    /// Re-render tables, charts and reports of a run folder without replaying.
+    Report(report::ReportArgs),
+    /// Compare two jobs of a run, or two runs.
+    Diff(diff::DiffArgs),
+    /// Check a run against memory budgets (exit 0 pass, 1 broken, 2 bad input).
+    Gate(gate::GateArgs),
+    /// Analyse a docling-serve worker log: verdict, trajectory, cache-clear table.
+    Logs(logs::LogsArgs),
+    /// Turn a docling-serve worker log into a replayable workload.
+    Record(record::RecordArgs),
+    /// The worker child (started by `replay`; not for direct use).
+    #[command(hide = true)]
+    Child(child::ChildArgs),
+}
+
+/// Run the parsed command line.
+pub fn dispatch(cli: Cli) -> crate::Result<i32> {
+    match cli.command {
+        Command::Replay(args) => replay::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Gate(args) => gate::run(args),
+        Command::Logs(args) => logs::run(args),
+        Command::Record(args) => record::run(args),
+        Command::Child(args) => child::run(args),
+    }
+}

@@ -1,0 +1,70 @@
+//! The library's error type and the exit codes the binary maps it to.
+//!
+//! Exit codes (documented in the README):
+//! - 0: success (and, for `gate`, every budget held)
+//! - 1: a budget was broken (`gate`), or a run found what it was asked to fail on
+//! - 2: bad input: a workload, log, budget, report folder or flag that cannot be used
+//! - 3: the worker child died (signal, OOM kill, panic, timeout) or was interrupted
+//! - 4: an I/O or internal failure of the tool itself
+
+use std::path::PathBuf;
+
+/// Exit code for bad input (malformed workload, log, budget, flags).
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code for a budget broken by `gate`.
+pub const EXIT_BUDGET_BROKEN: i32 = 1;
+/// Exit code for a worker child that died or was interrupted.
+pub const EXIT_CHILD_DIED: i32 = 3;
+/// Exit code for an I/O or internal failure.
+pub const EXIT_INTERNAL: i32 = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that cannot be used, with the file and the place in it.
+    #[error("{path}: {place}: {message}")]
+    BadInput {
+        path: PathBuf,
+        /// A JSON path (`$.jobs[3].options.ocr_engine`), a line number (`line 12`), ...
+        place: String,
+        message: String,
+    },
+    /// A flag or argument that cannot be used.
+    #[error("{0}")]
+    Usage(String),
+    /// The worker child died or was interrupted; the records of finished jobs were kept.
+    #[error("worker child {0}")]
+    ChildDied(String),
+    /// A gate found broken budgets.
+    #[error("{0} budget(s) broken")]
+    BudgetBroken(usize),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::BadInput { .. } | Error::Usage(_) => EXIT_BAD_INPUT,
+            Error::BudgetBroken(_) => EXIT_BUDGET_BROKEN,
+            Error::ChildDied(_) => EXIT_CHILD_DIED,
+            Error::Io { .. } | Error::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+
+    pub fn bad_input(path: impl Into<PathBuf>, place: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::BadInput { path: path.into(), place: place.into(), message: message.into() }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

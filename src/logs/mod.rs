@@ -1,0 +1,1 @@
+//! Reading docling-serve worker logs into a [`crate::analysis::Trajectory`].

@@ -1,0 +1,1 @@
+//! Tables, charts, Markdown and HTML reports: consumers of plain structs only.

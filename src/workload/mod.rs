@@ -1,0 +1,1 @@
+//! The workload file: schema, validation with JSON paths, generated documents.
