@@ -56,6 +56,10 @@ pub struct SeriesVerdict {
     pub floor: Vec<(u64, f64)>,
     /// A one-sentence explanation.
     pub summary: String,
+    /// The fitted line's value at job 0 (the Theil-Sen intercept), so that render can draw
+    /// `fit_intercept + slope_per_job * job` over the floor. `None` when no line was fitted.
+    #[serde(default)]
+    pub fit_intercept: Option<f64>,
 }
 
 /// What the growth is, from the allocator layers.
