@@ -14,9 +14,22 @@
 //!   (logs `[CACHE CLEAR]`); `Worker::process(job_id, Task)` does both in order;
 //! - `Worker::state(&self) -> WorkerState`; `Worker::wants_recycle(&self) -> bool`.
 
+pub mod converter;
+pub mod document;
+pub mod export;
+pub mod job;
+pub mod loglines;
+pub mod models;
 pub mod options;
+pub mod pipeline;
+pub mod scenarios;
+pub mod settings;
+pub mod task;
 
+pub use converter::{Converter, ConverterManager};
+pub use job::Worker;
 pub use options::{ConversionOptions, ImageExportMode, OcrEngine, OutputFormat, PipelineKind, TableMode};
+pub use task::{ClearReport, ConversionResult, DocumentReport, JobReport, Source, Task, TaskType};
 
 use std::path::PathBuf;
 
@@ -39,6 +52,22 @@ pub enum LeakScenario {
 }
 
 impl LeakScenario {
+    /// The scenario's name as settings and workloads spell it (`page_images`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeakScenario::UnboundedConverterCache => "unbounded_converter_cache",
+            LeakScenario::RetainResults => "retain_results",
+            LeakScenario::UnclearedWorkerManagers => "uncleared_worker_managers",
+            LeakScenario::PageImages => "page_images",
+            LeakScenario::OptionsSideMap => "options_side_map",
+        }
+    }
+
+    /// The scenario a name spells, or `None`.
+    pub fn from_name(name: &str) -> Option<LeakScenario> {
+        LeakScenario::ALL.into_iter().find(|s| s.as_str() == name.trim())
+    }
+
     pub const ALL: [LeakScenario; 5] = [
         LeakScenario::UnboundedConverterCache,
         LeakScenario::RetainResults,
@@ -83,6 +112,41 @@ impl Default for WorkerSettings {
             scratch_dir: std::env::temp_dir().join("docling-memprof-scratch"),
             scenarios: Vec::new(),
             log_prefix: true,
+        }
+    }
+}
+
+impl WorkerSettings {
+    /// Whether a leak scenario is switched on.
+    pub fn has(&self, scenario: LeakScenario) -> bool {
+        self.scenarios.contains(&scenario)
+    }
+}
+
+/// Why the worker core could not start or could not load what a job needs.
+/// A failed document is not a `WorkerError`: it fails its job, recorded in the job's report.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// An environment variable (or setting) that cannot be used.
+    #[error("{variable}={value:?}: {message}")]
+    Setting { variable: String, value: String, message: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model's weights could not be read from the artifacts folder.
+    #[error("model {model}: {message}")]
+    Model { model: String, message: String },
+}
+
+impl From<WorkerError> for crate::Error {
+    fn from(err: WorkerError) -> Self {
+        match err {
+            WorkerError::Setting { .. } => crate::Error::Usage(err.to_string()),
+            WorkerError::Io { context, source } => crate::Error::Io { context, source },
+            WorkerError::Model { .. } => crate::Error::Internal(err.to_string()),
         }
     }
 }
