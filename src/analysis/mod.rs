@@ -1,8 +1,15 @@
 //! From trajectories to answers: diffs, trend statistics, the verdict, its cause, cache-clear
 //! effectiveness, the gate. Plain structs in, plain structs out; nothing here prints.
 
+pub mod cause;
+pub mod classify;
+pub mod clears;
+pub mod judge;
 pub mod series;
+pub mod trend;
 pub mod verdict;
 
+pub use classify::{judge_series, ClearMark, SeriesInput, VerdictParams};
+pub use judge::judge_run;
 pub use series::*;
 pub use verdict::*;

@@ -1,0 +1,623 @@
+//! The verdict on one series: warm-up, clear cycles, floor series, trend, effect size and
+//! persistence, pattern, projection. The method and its parameters are described in
+//! `docs/verdict-method.md`; [`VerdictParams::default`] holds the documented values.
+
+use serde::{Deserialize, Serialize};
+
+use super::trend::{self, TrendFit};
+use super::verdict::{LeakCall, Pattern, SeriesVerdict};
+
+/// The parameters of the verdict (see `docs/verdict-method.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictParams {
+    /// Significance level of the (two-sided) Mann-Kendall test.
+    pub alpha: f64,
+    /// Confidence level of the slope interval.
+    pub ci_level: f64,
+    /// Effect size: the fitted growth must reach this many noise sigmas.
+    pub effect_sigmas: f64,
+    /// Fewest points of a series before any call.
+    pub min_points: usize,
+    /// Fewest points of the fitted (floor) series before any call.
+    pub min_fit_points: usize,
+    /// The Hamed-Rao correction is applied from this many fitted points on.
+    pub autocorr_min_n: usize,
+    /// A drop (a clear inferred from the series) falls by this many sigmas of the job-to-job
+    /// differences, and by at least a quarter of the series' range.
+    pub drop_sigmas: f64,
+    /// Warm-up: leading points this many sigmas below the settled line are warm-up.
+    pub warmup_sigmas: f64,
+    /// Warm-up is at most this fraction of the points.
+    pub warmup_max_fraction: f64,
+    /// Persistence: growth that stopped ("rise then flat") is bounded, not a leak, when that
+    /// model beats a straight line by a BIC-like margin: residuals smaller by a factor
+    /// exp(penalty x ln(m) / m) for m points.
+    pub bounded_penalty: f64,
+    /// Persistence: the flat tail of a bounded growth covers at least this fraction of the fit.
+    pub bounded_min_tail_fraction: f64,
+    /// Late onset: a flat-then-rising fit this much smaller than the line's residuals.
+    pub late_onset_ratio: f64,
+}
+
+impl Default for VerdictParams {
+    fn default() -> Self {
+        VerdictParams {
+            alpha: 0.02,
+            ci_level: 0.95,
+            effect_sigmas: 2.0,
+            min_points: 6,
+            min_fit_points: 4,
+            autocorr_min_n: 10,
+            drop_sigmas: 5.0,
+            warmup_sigmas: 2.0,
+            warmup_max_fraction: 1.0 / 3.0,
+            bounded_penalty: 2.0,
+            bounded_min_tail_fraction: 0.4,
+            late_onset_ratio: 0.6,
+        }
+    }
+}
+
+/// A clear as one series sees it: the job it followed and, when known, the value right after.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClearMark {
+    pub job: u64,
+    pub after: Option<f64>,
+}
+
+/// One series to judge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesInput {
+    /// `rss_mb`, `live_mb`, `type:<name>`, ...
+    pub name: String,
+    /// `MB` or `count`.
+    pub unit: String,
+    /// (job, value) after each job, before any clear.
+    pub points: Vec<(u64, f64)>,
+    /// Clear events, when the source logged them.
+    pub clears: Vec<ClearMark>,
+    /// Growth smaller than this (in the unit) is never a leak.
+    pub min_growth: f64,
+    /// Limit for the projection, in the unit.
+    pub limit: Option<f64>,
+}
+
+/// How the fitted series was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cycles {
+    None,
+    FromEvents,
+    FromDrops,
+}
+
+/// Judge one series.
+pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdict {
+    let mut points: Vec<(u64, f64)> = input
+        .points
+        .iter()
+        .copied()
+        .filter(|(_, v)| v.is_finite())
+        .collect();
+    points.sort_by_key(|(job, _)| *job);
+    points.dedup_by_key(|(job, _)| *job);
+    let n = points.len();
+    if n < params.min_points {
+        let missing = (params.min_points - n) as u64;
+        return too_short(
+            input,
+            &points,
+            missing,
+            format!("only {n} points; {} needed", params.min_points),
+        );
+    }
+
+    let (cycles, floor, boundaries, floor_observed) = floor_series(&points, &input.clears, params);
+    let (fit_points, warmup_jobs) = match cycles {
+        Cycles::None => {
+            let w = warmup_length(&points, params);
+            (points[w..].to_vec(), w as u64)
+        }
+        _ => (floor, 0),
+    };
+    if fit_points.len() < params.min_fit_points {
+        let per_point = if cycles == Cycles::None {
+            1
+        } else {
+            mean_cycle_jobs(&points, &fit_points)
+        };
+        let missing = (params.min_fit_points - fit_points.len()) as u64 * per_point;
+        return too_short(
+            input,
+            &fit_points,
+            missing,
+            format!(
+                "only {} floor points; {} needed",
+                fit_points.len(),
+                params.min_fit_points
+            ),
+        );
+    }
+
+    let x: Vec<f64> = fit_points.iter().map(|(j, _)| *j as f64).collect();
+    let y: Vec<f64> = fit_points.iter().map(|(_, v)| *v).collect();
+    let fitted = match cycles {
+        Cycles::None => trend::fit(&x, &y, params.ci_level, params.autocorr_min_n),
+        _ => trend::fit_seasonal(
+            &cycle_groups(&points, &fit_points, &boundaries, floor_observed),
+            params.ci_level,
+        ),
+    };
+    let Some(fit) = fitted else {
+        return too_short(
+            input,
+            &fit_points,
+            1,
+            "the fitted series cannot be fitted".into(),
+        );
+    };
+    let (x_first, x_last) = match cycles {
+        Cycles::None => (x[0], x[x.len() - 1]),
+        _ => (
+            boundaries[0] as f64,
+            (points[n - 1].0 as f64).max(x[x.len() - 1]),
+        ),
+    };
+    let span = x_last - x_first;
+    let growth = fit.growth_over(x_first, x_last);
+    let noise = fit.noise_sigma;
+    let threshold = (params.effect_sigmas * noise).max(input.min_growth);
+    let significant_up = fit.p_value < params.alpha && fit.mk_z > 0.0;
+    let bounded = bounded_growth(&x, &y, params).or_else(|| {
+        if cycles == Cycles::None && warmup_jobs > 0 {
+            let xa: Vec<f64> = points.iter().map(|(j, _)| *j as f64).collect();
+            let ya: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
+            bounded_growth(&xa, &ya, params)
+        } else {
+            None
+        }
+    });
+    let upper_growth = fit.slope_ci.1 * span;
+
+    let (call, jobs_to_decide) = if significant_up && growth >= threshold && bounded.is_none() {
+        (LeakCall::Leak, None)
+    } else if bounded.is_some() && growth > 0.0 {
+        (LeakCall::NoLeak, None)
+    } else if upper_growth < threshold {
+        (LeakCall::NoLeak, None)
+    } else {
+        (
+            LeakCall::Inconclusive,
+            Some(jobs_to_decide(&fit, n, span, threshold, params)),
+        )
+    };
+
+    let pattern = classify_pattern(cycles, call, warmup_jobs, bounded, &x, &y, &fit, params);
+    let last_value = points
+        .iter()
+        .rev()
+        .take(3)
+        .map(|(_, v)| *v)
+        .fold(f64::MIN, f64::max);
+    let last_job = points[n - 1].0;
+    let projected_limit_job = match (input.limit, call) {
+        (Some(limit), LeakCall::Leak | LeakCall::Inconclusive) if fit.slope > 0.0 => {
+            let remaining = limit - last_value;
+            Some(if remaining <= 0.0 {
+                last_job
+            } else {
+                last_job + (remaining / fit.slope).ceil() as u64
+            })
+        }
+        _ => None,
+    };
+
+    let summary = summarize(
+        input,
+        call,
+        pattern,
+        &fit,
+        growth,
+        threshold,
+        bounded,
+        warmup_jobs,
+        jobs_to_decide,
+    );
+    SeriesVerdict {
+        series: input.name.clone(),
+        unit: input.unit.clone(),
+        call,
+        leak: leak_flag(call),
+        pattern,
+        warmup_jobs,
+        slope_per_job: fit.slope,
+        slope_ci: fit.slope_ci,
+        trend_p_value: fit.p_value,
+        total_growth: growth,
+        noise_sigma: noise,
+        jobs_to_decide,
+        projected_limit_job,
+        floor: fit_points,
+        summary,
+        fit_intercept: Some(fit.intercept),
+    }
+}
+
+fn leak_flag(call: LeakCall) -> Option<bool> {
+    match call {
+        LeakCall::Leak => Some(true),
+        LeakCall::NoLeak => Some(false),
+        LeakCall::Inconclusive => None,
+    }
+}
+
+fn too_short(
+    input: &SeriesInput,
+    points: &[(u64, f64)],
+    missing: u64,
+    why: String,
+) -> SeriesVerdict {
+    SeriesVerdict {
+        series: input.name.clone(),
+        unit: input.unit.clone(),
+        call: LeakCall::Inconclusive,
+        leak: None,
+        pattern: Pattern::TooShort,
+        warmup_jobs: 0,
+        slope_per_job: 0.0,
+        slope_ci: (0.0, 0.0),
+        trend_p_value: 1.0,
+        total_growth: 0.0,
+        noise_sigma: 0.0,
+        jobs_to_decide: Some(missing.max(1)),
+        projected_limit_job: None,
+        floor: points.to_vec(),
+        summary: format!(
+            "{}: too short to judge ({why}); about {} more job(s) needed",
+            input.name,
+            missing.max(1)
+        ),
+        fit_intercept: None,
+    }
+}
+
+fn mean_cycle_jobs(points: &[(u64, f64)], floor: &[(u64, f64)]) -> u64 {
+    if floor.is_empty() {
+        return 1;
+    }
+    (points.len() as u64 / floor.len() as u64).max(1)
+}
+
+/// Build the floor series: after-clear values (or cycle minima) when the series has clear
+/// cycles; otherwise the points themselves.
+#[allow(clippy::type_complexity)]
+fn floor_series(
+    points: &[(u64, f64)],
+    clears: &[ClearMark],
+    params: &VerdictParams,
+) -> (Cycles, Vec<(u64, f64)>, Vec<u64>, bool) {
+    let first = points[0].0;
+    let last = points[points.len() - 1].0;
+    let mut marks: Vec<ClearMark> = clears
+        .iter()
+        .copied()
+        .filter(|c| c.job >= first && c.job <= last)
+        .collect();
+    marks.sort_by_key(|c| c.job);
+    marks.dedup_by_key(|c| c.job);
+    if marks.len() >= 2 {
+        let mut floor = Vec::new();
+        for (i, mark) in marks.iter().enumerate() {
+            if let Some(after) = mark.after.filter(|v| v.is_finite()) {
+                floor.push((mark.job, after));
+                continue;
+            }
+            // The minimum of the cycle that follows the clear.
+            let end = marks.get(i + 1).map_or(u64::MAX, |m| m.job);
+            let min = points
+                .iter()
+                .filter(|(j, _)| *j > mark.job && *j <= end)
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some(&p) = min {
+                floor.push(p);
+            }
+        }
+        let observed = marks.iter().all(|m| m.after.is_some_and(f64::is_finite));
+        return (
+            Cycles::FromEvents,
+            floor,
+            marks.iter().map(|m| m.job).collect(),
+            observed,
+        );
+    }
+    if !clears.is_empty() {
+        return (Cycles::None, points.to_vec(), vec![], false);
+    }
+    let drops = detect_drops(points, params);
+    if drops.len() < 3 || !regular(&drops) {
+        return (Cycles::None, points.to_vec(), vec![], false);
+    }
+    let mut floor = Vec::new();
+    for (k, &d) in drops.iter().enumerate() {
+        let end = drops.get(k + 1).copied().unwrap_or(points.len() - 1);
+        let min = points[(d + 1)..=end]
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some(&p) = min {
+            floor.push(p);
+        }
+    }
+    (
+        Cycles::FromDrops,
+        floor,
+        drops.iter().map(|&d| points[d].0).collect(),
+        false,
+    )
+}
+
+/// Drops recur like clears: the longest gap between them at most 2.5 times the shortest.
+fn regular(drops: &[usize]) -> bool {
+    let gaps: Vec<usize> = drops.windows(2).map(|w| w[1] - w[0]).collect();
+    let (min, max) = gaps
+        .iter()
+        .fold((usize::MAX, 0), |(lo, hi), g| (lo.min(*g), hi.max(*g)));
+    !gaps.is_empty() && (max as f64) <= 2.5 * (min as f64)
+}
+
+/// The groups of the seasonal trend test: one per position of a job within its cycle (jobs
+/// since the last clear, after the first clear), plus the observed after-clear floor first.
+fn cycle_groups(
+    points: &[(u64, f64)],
+    floor: &[(u64, f64)],
+    boundaries: &[u64],
+    floor_observed: bool,
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut groups: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+    if floor_observed {
+        groups.push((
+            floor.iter().map(|(j, _)| *j as f64).collect(),
+            floor.iter().map(|(_, v)| *v).collect(),
+        ));
+    }
+    let offset = groups.len();
+    for &(job, value) in points {
+        // The last boundary strictly before this job.
+        let idx = boundaries.partition_point(|&b| b < job);
+        if idx == 0 {
+            continue; // before the first clear: warm-up cycle
+        }
+        let position = (job - boundaries[idx - 1]) as usize;
+        while groups.len() < offset + position {
+            groups.push((Vec::new(), Vec::new()));
+        }
+        let g = &mut groups[offset + position - 1];
+        g.0.push(job as f64);
+        g.1.push(value);
+    }
+    groups
+}
+
+/// Indices i where the series drops from point i to i + 1 like a cache clear.
+fn detect_drops(points: &[(u64, f64)], params: &VerdictParams) -> Vec<usize> {
+    let diffs: Vec<f64> = points.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    let (min, max) = points
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let candidate = 0.25 * (max - min);
+    if candidate <= 0.0 {
+        return Vec::new();
+    }
+    // The noise of the job-to-job differences, from the differences that are not candidates.
+    let rest: Vec<f64> = diffs.iter().copied().filter(|d| -d < candidate).collect();
+    let sigma = trend::mad_sigma(&rest);
+    let threshold = (params.drop_sigmas * sigma).max(candidate);
+    diffs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| -**d >= threshold)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Leading points clearly below the line the settled part of the series follows.
+fn warmup_length(points: &[(u64, f64)], params: &VerdictParams) -> usize {
+    let n = points.len();
+    let max_w = ((n as f64) * params.warmup_max_fraction).floor() as usize;
+    if max_w == 0 {
+        return 0;
+    }
+    let x: Vec<f64> = points[max_w..].iter().map(|(j, _)| *j as f64).collect();
+    let y: Vec<f64> = points[max_w..].iter().map(|(_, v)| *v).collect();
+    let Some(fit) = trend::fit(&x, &y, params.ci_level, usize::MAX) else {
+        return 0;
+    };
+    let sigma = fit
+        .noise_sigma
+        .max(1e-9 * y.iter().fold(0.0_f64, |a, v| a.max(v.abs())));
+    let mut w = 0;
+    while w < max_w {
+        let (job, value) = points[w];
+        let expected = fit.intercept + fit.slope * job as f64;
+        if value < expected - params.warmup_sigmas * sigma {
+            w += 1;
+        } else {
+            break;
+        }
+    }
+    w
+}
+
+/// When the growth stopped: the index where a "rise then flat" model breaks, if that model fits
+/// much better than a straight line and its flat tail is long enough.
+fn bounded_growth(x: &[f64], y: &[f64], params: &VerdictParams) -> Option<usize> {
+    let m = x.len();
+    let min_tail = ((m as f64) * params.bounded_min_tail_fraction)
+        .ceil()
+        .max(4.0) as usize;
+    if m < min_tail + 3 {
+        return None;
+    }
+    let (_, line_slope, sse_line) = trend::ols_on_basis(x, y);
+    if line_slope <= 0.0 {
+        return None;
+    }
+    let mut best: Option<(usize, f64)> = None;
+    for b in 1..(m - min_tail) {
+        let basis: Vec<f64> = x.iter().map(|v| v.min(x[b])).collect();
+        let (_, slope, sse) = trend::ols_on_basis(&basis, y);
+        if slope > 0.0 && best.is_none_or(|(_, s)| sse < s) {
+            best = Some((b, sse));
+        }
+    }
+    let (b, sse_rh) = best?;
+    let ratio = (params.bounded_penalty * (m as f64).ln() / m as f64).exp();
+    if sse_line <= ratio * sse_rh {
+        return None;
+    }
+    // The growth must really have stopped: the tail rises at less than half the overall rate.
+    let overall = trend::fit(x, y, 0.95, usize::MAX)?.slope;
+    let tail = trend::fit(&x[b..], &y[b..], 0.95, usize::MAX)?.slope;
+    (tail < 0.5 * overall).then_some(b)
+}
+
+/// The best "flat then rising" break and its residuals, for late onset.
+fn late_onset_break(x: &[f64], y: &[f64]) -> Option<(usize, f64)> {
+    let m = x.len();
+    let lo = m / 4;
+    let hi = (3 * m) / 4;
+    let mut best: Option<(usize, f64)> = None;
+    for b in lo.max(1)..hi {
+        let basis: Vec<f64> = x.iter().map(|v| (v - x[b]).max(0.0)).collect();
+        let (_, slope, sse) = trend::ols_on_basis(&basis, y);
+        if slope > 0.0 && best.is_none_or(|(_, s)| sse < s) {
+            best = Some((b, sse));
+        }
+    }
+    best
+}
+
+/// Stepwise: at least two jumps well above the job-to-job noise, few of them, carrying most of
+/// the growth.
+fn is_stepwise(y: &[f64], growth: f64) -> bool {
+    let diffs: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
+    let sigma = trend::mad_sigma(&diffs);
+    let median = trend::median(&diffs).unwrap_or(0.0);
+    let threshold = median + 4.0 * sigma.max(1e-12);
+    let jumps: Vec<f64> = diffs
+        .iter()
+        .copied()
+        .filter(|d| *d > threshold && *d > 0.0)
+        .collect();
+    let jump_sum: f64 = jumps.iter().sum();
+    jumps.len() >= 2 && jumps.len() * 3 <= diffs.len() && growth > 0.0 && jump_sum >= 0.6 * growth
+}
+
+#[allow(clippy::too_many_arguments)]
+fn classify_pattern(
+    cycles: Cycles,
+    call: LeakCall,
+    warmup_jobs: u64,
+    bounded: Option<usize>,
+    x: &[f64],
+    y: &[f64],
+    fit: &TrendFit,
+    params: &VerdictParams,
+) -> Pattern {
+    if cycles != Cycles::None {
+        return if call == LeakCall::Leak {
+            Pattern::SawtoothRisingFloor
+        } else {
+            Pattern::SawtoothFlatFloor
+        };
+    }
+    if call != LeakCall::Leak {
+        return if warmup_jobs > 0 || bounded.is_some() {
+            Pattern::WarmUp
+        } else {
+            Pattern::Plateau
+        };
+    }
+    let (_, _, sse_line) = trend::ols_on_basis(x, y);
+    if let Some((_, sse_hinge)) = late_onset_break(x, y) {
+        if sse_hinge < params.late_onset_ratio * sse_line {
+            return Pattern::LateOnset;
+        }
+    }
+    let growth = fit.growth_over(x[0], x[x.len() - 1]);
+    if is_stepwise(y, growth) {
+        Pattern::Stepwise
+    } else {
+        Pattern::Linear
+    }
+}
+
+/// How many more jobs would likely decide an inconclusive series: enough for the trend test
+/// (|z| grows like n^1.5 under a steady slope) and for the effect size.
+fn jobs_to_decide(
+    fit: &TrendFit,
+    n: usize,
+    span: f64,
+    threshold: f64,
+    params: &VerdictParams,
+) -> u64 {
+    let nf = n as f64;
+    let cap = 10.0 * nf;
+    let z_needed = trend::normal_quantile(1.0 - params.alpha / 2.0);
+    let for_test = if fit.mk_z > 0.05 {
+        nf * ((z_needed / fit.mk_z).powf(2.0 / 3.0) - 1.0)
+    } else {
+        nf
+    };
+    let for_effect = if fit.slope > 0.0 {
+        threshold / fit.slope - span
+    } else {
+        nf
+    };
+    let jobs = for_test.max(for_effect).max(1.0).min(cap);
+    jobs.ceil() as u64
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize(
+    input: &SeriesInput,
+    call: LeakCall,
+    pattern: Pattern,
+    fit: &TrendFit,
+    growth: f64,
+    threshold: f64,
+    bounded: Option<usize>,
+    warmup_jobs: u64,
+    jobs_to_decide: Option<u64>,
+) -> String {
+    let u = &input.unit;
+    let slope = format!(
+        "{:+.3} {u}/job (95% CI {:+.3} to {:+.3}), MK p={:.3}",
+        fit.slope, fit.slope_ci.0, fit.slope_ci.1, fit.p_value
+    );
+    let what = match pattern {
+        Pattern::SawtoothRisingFloor | Pattern::SawtoothFlatFloor => "floor after clears",
+        _ => "series",
+    };
+    match call {
+        LeakCall::Leak => format!(
+            "{}: leak ({:?}): the {what} grows {slope}; {:.1} {u} over the run, above the {:.1} {u} effect threshold",
+            input.name, pattern, growth, threshold
+        ),
+        LeakCall::NoLeak if bounded.is_some() => format!(
+            "{}: no leak: growth stopped (rise then flat for the last part of the run); {slope}",
+            input.name
+        ),
+        LeakCall::NoLeak => format!(
+            "{}: no leak ({:?}{}): {slope}",
+            input.name,
+            pattern,
+            if warmup_jobs > 0 { format!(", {warmup_jobs} warm-up job(s) left out") } else { String::new() }
+        ),
+        LeakCall::Inconclusive => format!(
+            "{}: inconclusive: {slope}; about {} more job(s) would decide",
+            input.name,
+            jobs_to_decide.unwrap_or(0)
+        ),
+    }
+}

@@ -1,0 +1,113 @@
+//! The verdict on a whole trajectory: every series judged, the primary picked, the cause and
+//! the cache-clear summary attached.
+
+use std::collections::BTreeSet;
+
+use super::cause;
+use super::classify::{judge_series, ClearMark, SeriesInput, VerdictParams};
+use super::clears::clear_summary;
+use super::series::{JobPoint, Trajectory};
+use super::verdict::{LeakCall, RunVerdict, SeriesVerdict};
+
+/// Smallest growth over a run that can be a leak, for MiB series.
+pub const MIN_GROWTH_MB: f64 = 1.0;
+/// Smallest growth over a run that can be a leak, for count series.
+pub const MIN_GROWTH_COUNT: f64 = 1.0;
+
+/// Build the input for one MiB series of the trajectory.
+pub fn mb_series(
+    trajectory: &Trajectory,
+    name: &str,
+    value: impl Fn(&JobPoint) -> Option<f64>,
+    clear_after: impl Fn(&super::series::ClearPoint) -> Option<f64>,
+) -> SeriesInput {
+    SeriesInput {
+        name: name.to_string(),
+        unit: "MB".into(),
+        points: trajectory
+            .points
+            .iter()
+            .filter_map(|p| value(p).map(|v| (p.job, v)))
+            .collect(),
+        clears: trajectory
+            .clears
+            .iter()
+            .map(|c| ClearMark {
+                job: c.job,
+                after: clear_after(c),
+            })
+            .collect(),
+        min_growth: MIN_GROWTH_MB,
+        limit: trajectory.memory_limit_mb,
+    }
+}
+
+/// Every series the trajectory has: live, resident, RSS and one per census type.
+pub fn series_inputs(trajectory: &Trajectory) -> Vec<SeriesInput> {
+    let mut inputs = vec![
+        mb_series(trajectory, "live_mb", |p| p.live_mb, |c| c.live_after_mb),
+        mb_series(trajectory, "resident_mb", |p| p.resident_mb, |_| None),
+        mb_series(trajectory, "rss_mb", |p| p.rss_mb, |c| Some(c.after_mb)),
+    ];
+    let types: BTreeSet<&String> = trajectory
+        .points
+        .iter()
+        .flat_map(|p| p.type_counts.keys())
+        .collect();
+    for name in types {
+        inputs.push(SeriesInput {
+            name: format!("type:{name}"),
+            unit: "count".into(),
+            points: trajectory
+                .points
+                .iter()
+                .filter_map(|p| p.type_counts.get(name).map(|v| (p.job, *v)))
+                .collect(),
+            clears: trajectory
+                .clears
+                .iter()
+                .map(|c| ClearMark {
+                    job: c.job,
+                    after: None,
+                })
+                .collect(),
+            min_growth: MIN_GROWTH_COUNT,
+            limit: None,
+        });
+    }
+    inputs.retain(|s| !s.points.is_empty());
+    inputs
+}
+
+/// Judge a trajectory: the primary series is live bytes when the allocator was read, else RSS.
+pub fn judge_run(trajectory: &Trajectory, params: &VerdictParams) -> RunVerdict {
+    let series: Vec<SeriesVerdict> = series_inputs(trajectory)
+        .iter()
+        .map(|s| judge_series(s, params))
+        .collect();
+    let primary = series
+        .iter()
+        .find(|s| s.series == "live_mb" && s.call != LeakCall::Inconclusive)
+        .or_else(|| series.iter().find(|s| s.series == "rss_mb"))
+        .or_else(|| series.iter().find(|s| s.series == "live_mb"))
+        .or_else(|| series.first())
+        .cloned()
+        .unwrap_or_else(|| {
+            let empty = SeriesInput {
+                name: "rss_mb".into(),
+                unit: "MB".into(),
+                points: vec![],
+                clears: vec![],
+                min_growth: MIN_GROWTH_MB,
+                limit: None,
+            };
+            judge_series(&empty, params)
+        });
+    let cause = cause::explain(trajectory, &series, params);
+    RunVerdict {
+        primary,
+        series,
+        cause,
+        clear_summary: clear_summary(trajectory),
+    }
+}
