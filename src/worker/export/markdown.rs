@@ -1,0 +1,164 @@
+//! Markdown close to docling's export: `# Title`, `## Section`, `- item` (4 spaces per level),
+//! pipe tables with a `| - |` separator after the first row, `<!-- image -->` for pictures,
+//! fenced code, `$$ $$` formulas; blocks separated by a blank line.
+
+use crate::worker::document::{Document, ItemKind, Table};
+
+/// The document as Markdown.
+pub fn to_markdown(doc: &Document) -> String {
+    let mut out = String::with_capacity(super::capacity_hint(doc));
+    let mut previous_was_list = false;
+    for item in &doc.items {
+        let is_list = matches!(item.kind, ItemKind::ListItem { .. });
+        if !out.is_empty() {
+            out.push_str(if is_list && previous_was_list {
+                "\n"
+            } else {
+                "\n\n"
+            });
+        }
+        let start = out.len();
+        write_item(&mut out, &item.kind);
+        if out.len() == start {
+            // Nothing written: drop the separator again.
+            out.truncate(out.trim_end_matches('\n').len());
+        }
+        previous_was_list = is_list;
+    }
+    out
+}
+
+fn write_item(out: &mut String, kind: &ItemKind) {
+    match kind {
+        ItemKind::Title { text } => {
+            out.push_str("# ");
+            out.push_str(text);
+        }
+        ItemKind::SectionHeader { level, text } => {
+            for _ in 0..=(*level).clamp(1, 5) {
+                out.push('#');
+            }
+            out.push(' ');
+            out.push_str(text);
+        }
+        ItemKind::Paragraph { text } => out.push_str(text),
+        ItemKind::ListItem {
+            ordered,
+            marker,
+            level,
+            text,
+        } => {
+            for _ in 0..*level {
+                out.push_str("    ");
+            }
+            out.push_str(if *ordered { marker } else { "-" });
+            out.push(' ');
+            out.push_str(text);
+        }
+        ItemKind::Code { text, .. } => {
+            out.push_str("```\n");
+            out.push_str(text);
+            out.push_str("\n```");
+        }
+        ItemKind::Formula { text } => {
+            out.push_str("$$");
+            out.push_str(text);
+            out.push_str("$$");
+        }
+        ItemKind::Table(table) => write_table(out, table),
+        ItemKind::Picture { caption, .. } => {
+            if let Some(caption) = caption {
+                out.push_str(caption);
+                out.push_str("\n\n");
+            }
+            out.push_str("<!-- image -->");
+        }
+    }
+}
+
+fn write_table(out: &mut String, table: &Table) {
+    let grid = table.grid();
+    for (index, row) in grid.iter().enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        out.push('|');
+        for cell in row {
+            out.push(' ');
+            push_cell(out, cell);
+            out.push_str(" |");
+        }
+        if index == 0 {
+            out.push_str("\n|");
+            for _ in row {
+                out.push_str(" - |");
+            }
+        }
+    }
+}
+
+/// A cell's text on one line, with `|` escaped.
+fn push_cell(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::document::{DocumentFormat, Table};
+
+    #[test]
+    fn docling_style() {
+        let mut doc = Document::new("x.md", DocumentFormat::Markdown);
+        doc.push(1, ItemKind::Title { text: "T".into() });
+        doc.push(
+            1,
+            ItemKind::SectionHeader {
+                level: 1,
+                text: "S".into(),
+            },
+        );
+        doc.push(
+            1,
+            ItemKind::ListItem {
+                ordered: false,
+                marker: "-".into(),
+                level: 0,
+                text: "a".into(),
+            },
+        );
+        doc.push(
+            1,
+            ItemKind::ListItem {
+                ordered: true,
+                marker: "2.".into(),
+                level: 1,
+                text: "b".into(),
+            },
+        );
+        doc.push(
+            1,
+            ItemKind::Table(Table::from_rows(
+                vec![vec!["h".into(), "i|j".into()], vec!["1".into(), "2".into()]],
+                1,
+            )),
+        );
+        doc.push(
+            1,
+            ItemKind::Picture {
+                caption: None,
+                placeholder: None,
+            },
+        );
+        assert_eq!(
+            to_markdown(&doc),
+            "# T\n\n## S\n\n- a\n    2. b\n\n| h | i\\|j |\n| - | - |\n| 1 | 2 |\n\n<!-- image -->"
+        );
+    }
+}
