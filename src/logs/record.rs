@@ -1,0 +1,1 @@
+//! A docling-serve worker log -> a replayable workload (placeholder until the schema lands).
