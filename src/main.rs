@@ -4,6 +4,9 @@
 use clap::Parser;
 use docling_memprof::cli::{dispatch, Cli};
 
+#[global_allocator]
+static GLOBAL: docling_memprof::alloc::SelectedAllocator = docling_memprof::alloc::SelectedAllocator::new();
+
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

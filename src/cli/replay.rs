@@ -1,10 +1,290 @@
-//! `docling-memprof replay`.
+//! `docling-memprof replay workload.json`: replay a workload through the worker core in a
+//! child process, snapshot memory after every job, write a run folder, print a summary.
+//!
+//! The CLI never runs jobs itself: [`crate::runner::replay`] starts worker children.
+//! At the end [`finish_run`] reads the run folder back and prints the summary; it is the one
+//! place where analysis and rendering of a finished run are hooked in.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::alloc::AllocatorKind;
+use crate::runner::output::{read_run, RunFolder};
+use crate::runner::{self, Isolation, JobOutcome, JobRecord, ReplayConfig, RunManifest, RunStatus};
+use crate::units::{format_duration, format_size};
+use crate::{Error, Result};
 
 #[derive(Debug, Args)]
-pub struct ReplayArgs {}
+pub struct ReplayArgs {
+    /// The workload file (JSON; see docs/workload-format.md).
+    pub workload: PathBuf,
+    /// The child's global allocator, chosen at start without rebuilding.
+    #[arg(long, value_enum, default_value_t = AllocatorKind::Jemalloc)]
+    pub allocator: AllocatorKind,
+    /// One worker for the run, a fresh worker every --max-jobs jobs, or a process per job.
+    /// Default: `recycle` when --max-jobs or the workload's `worker.max_jobs` is set, else `worker`.
+    #[arg(long, value_enum)]
+    pub isolation: Option<Isolation>,
+    /// Jobs per worker process before it is recycled (DOCLING_SERVE_RQ_MAX_JOBS).
+    #[arg(long)]
+    pub max_jobs: Option<u32>,
+    /// Kill the worker when its RSS crosses this size (`3GiB`, `512MiB`), as Kubernetes would.
+    #[arg(long, value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// The run folder (default: reports/<workload>-<timestamp>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print a machine-readable summary (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Take no baseline/after-job snapshots (cache clears get a light one): for measuring the
+    /// snapshots' overhead.
+    #[arg(long)]
+    pub no_snapshots: bool,
+    /// Kill a job still running after this many seconds (RQ's default is 14400).
+    #[arg(long, default_value_t = 14400.0)]
+    pub job_timeout: f64,
+    /// Allocation sites per snapshot (`exact` with dhat, `sampled`). Recorded in run.json;
+    /// consumed by the allocation-site reader once it is wired.
+    #[arg(long)]
+    pub sites: Option<String>,
+    /// Live objects by type in each snapshot. Recorded in run.json; consumed by the census
+    /// once it is wired.
+    #[arg(long)]
+    pub census: bool,
+    /// A budget file to gate the run against at the end (consumed by `gate` once wired).
+    #[arg(long)]
+    pub gate: Option<PathBuf>,
+    /// Skip charts in the end-of-run report (consumed by the renderer once wired).
+    #[arg(long)]
+    pub no_charts: bool,
+}
 
-pub fn run(_args: ReplayArgs) -> crate::Result<i32> {
-    Err(crate::Error::Internal("`replay` is being built".into()))
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    crate::units::parse_human_size(text)
+}
+
+pub fn run(args: ReplayArgs) -> Result<i32> {
+    let loaded = crate::workload::load(&args.workload)?;
+    let (isolation, max_jobs) = resolve_isolation(&args, loaded.workload.worker.max_jobs)?;
+    if !(args.job_timeout.is_finite() && args.job_timeout > 0.0) {
+        return Err(Error::Usage(format!(
+            "--job-timeout {}: expected seconds > 0",
+            args.job_timeout
+        )));
+    }
+    if args.memory_limit == Some(0) {
+        return Err(Error::Usage("--memory-limit 0: expected a size > 0".into()));
+    }
+    let out_dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => default_out_dir(&loaded.name),
+    };
+    let folder = RunFolder::create(&out_dir)?;
+    let config = ReplayConfig {
+        allocator: args.allocator,
+        isolation,
+        max_jobs,
+        memory_limit_bytes: args.memory_limit,
+        job_timeout: Some(Duration::from_secs_f64(args.job_timeout)),
+        snapshots: !args.no_snapshots,
+        child_exe: crate::runner::child_process::current_exe()?,
+        sample_interval: crate::probe::sampler::DEFAULT_INTERVAL,
+        progress: !args.quiet && !args.json,
+        sites: args.sites.clone(),
+        census: args.census,
+    };
+    let end = runner::replay(&loaded, &config, folder)?;
+    finish_run(&out_dir, &args)?;
+    match end.status {
+        RunStatus::Completed => Ok(0),
+        RunStatus::ChildDied | RunStatus::Interrupted => Err(Error::ChildDied(format!(
+            "{}; the records of finished jobs are in {}",
+            end.message.unwrap_or_else(|| end.status.as_str().into()),
+            out_dir.display()
+        ))),
+    }
+}
+
+/// The isolation mode and the jobs per worker it implies.
+fn resolve_isolation(args: &ReplayArgs, workload_max_jobs: u32) -> Result<(Isolation, u32)> {
+    let max_jobs = args.max_jobs.unwrap_or(workload_max_jobs);
+    let isolation = args.isolation.unwrap_or(if max_jobs > 0 {
+        Isolation::Recycle
+    } else {
+        Isolation::Worker
+    });
+    match isolation {
+        Isolation::Worker if args.max_jobs.is_some_and(|n| n > 0) => Err(Error::Usage(
+            "--max-jobs recycles the worker: use it with --isolation recycle".into(),
+        )),
+        Isolation::Worker => Ok((Isolation::Worker, 0)),
+        Isolation::Recycle if max_jobs == 0 => Err(Error::Usage(
+            "--isolation recycle needs --max-jobs N (or worker.max_jobs in the workload)".into(),
+        )),
+        Isolation::Recycle => Ok((Isolation::Recycle, max_jobs)),
+        Isolation::ProcessPerJob => Ok((Isolation::ProcessPerJob, 1)),
+    }
+}
+
+/// `reports/<workload>-<timestamp>/`, made unique with a suffix when it exists.
+fn default_out_dir(workload_name: &str) -> PathBuf {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let safe: String = workload_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let base = PathBuf::from("reports").join(format!("{safe}-{stamp}"));
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    dir
+}
+
+/// The end of a replay: read the run folder back and report on it. Analysis (verdict) and
+/// rendering (charts, reports, `--gate`, `--no-charts`) of a finished run hook in here.
+pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<()> {
+    let (manifest, records) = read_run(run_dir)?;
+    let summary = RunSummary::new(run_dir, &manifest, &records);
+    if args.json {
+        let text = serde_json::to_string_pretty(&summary)
+            .map_err(|e| Error::Internal(format!("summary: {e}")))?;
+        println!("{text}");
+    } else if !args.quiet {
+        println!("{}", summary_table(&records));
+        println!("{}", summary.one_line());
+    }
+    Ok(())
+}
+
+/// The machine-readable summary of a run (`--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_dir: String,
+    pub workload: String,
+    pub allocator: String,
+    pub isolation: String,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub jobs: u64,
+    pub jobs_succeeded: u64,
+    pub jobs_failed: u64,
+    pub jobs_died: u64,
+    pub workers_started: u32,
+    pub cache_clears: u64,
+    pub wall_time_secs: Option<f64>,
+    pub baseline_rss_bytes: Option<u64>,
+    pub last_rss_bytes: Option<u64>,
+    pub max_peak_rss_bytes: Option<u64>,
+    pub baseline_live_bytes: Option<u64>,
+    pub last_live_bytes: Option<u64>,
+}
+
+impl RunSummary {
+    pub fn new(run_dir: &Path, manifest: &RunManifest, records: &[JobRecord]) -> RunSummary {
+        let count =
+            |f: fn(&JobOutcome) -> bool| records.iter().filter(|r| f(&r.outcome)).count() as u64;
+        let last = records.iter().rev().find_map(|r| r.after_job.as_ref());
+        let baseline = manifest.baselines.first();
+        RunSummary {
+            run_dir: run_dir.display().to_string(),
+            workload: manifest.workload_name.clone(),
+            allocator: manifest.allocator.clone(),
+            isolation: manifest.isolation.clone(),
+            status: manifest.status.clone(),
+            status_message: manifest.status_message.clone(),
+            jobs: records.len() as u64,
+            jobs_succeeded: count(|o| matches!(o, JobOutcome::Success)),
+            jobs_failed: count(|o| matches!(o, JobOutcome::Failed { .. })),
+            jobs_died: count(|o| matches!(o, JobOutcome::Died { .. })),
+            workers_started: manifest.workers_started,
+            cache_clears: records.iter().filter(|r| r.cache_clear.is_some()).count() as u64,
+            wall_time_secs: manifest.wall_time_secs,
+            baseline_rss_bytes: baseline.map(|b| b.process.rss_bytes),
+            last_rss_bytes: last.map(|s| s.process.rss_bytes),
+            max_peak_rss_bytes: records.iter().filter_map(|r| r.peak_rss_bytes).max(),
+            baseline_live_bytes: baseline.and_then(|b| b.allocator.live_bytes()),
+            last_live_bytes: last.and_then(|s| s.allocator.live_bytes()),
+        }
+    }
+
+    fn one_line(&self) -> String {
+        format!(
+            "{}: {} job(s) ({} ok, {} failed, {} died) on {} worker(s), {} clear(s), {} [{}, {}] -> {}",
+            self.status,
+            self.jobs,
+            self.jobs_succeeded,
+            self.jobs_failed,
+            self.jobs_died,
+            self.workers_started,
+            self.cache_clears,
+            self.wall_time_secs.map(format_duration).unwrap_or_else(|| "-".into()),
+            self.allocator,
+            self.isolation,
+            self.run_dir
+        )
+    }
+}
+
+/// One row per job: outcome, time, RSS, live bytes, peak, clear.
+pub fn summary_table(records: &[JobRecord]) -> Table {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    // A terminal reporting 0 columns would squeeze every column to one character.
+    let width_known = table.width().is_some_and(|w| w > 20);
+    table.set_content_arrangement(if width_known {
+        ContentArrangement::Dynamic
+    } else {
+        ContentArrangement::Disabled
+    });
+    table.set_header(vec![
+        "job",
+        "worker",
+        "outcome",
+        "time",
+        "RSS after",
+        "live after",
+        "peak RSS",
+        "clear: RSS after (freed)",
+    ]);
+    let opt_size = |v: Option<u64>| v.map(format_size).unwrap_or_else(|| "-".into());
+    for r in records {
+        let after = r.after_job.as_ref();
+        let clear = r.cache_clear.as_ref().map(|c| {
+            format!(
+                "{} ({})",
+                format_size(c.after_clear.process.rss_bytes),
+                format_size(c.rss_before_bytes.saturating_sub(c.rss_after_bytes))
+            )
+        });
+        table.add_row(vec![
+            Cell::new(r.job).set_alignment(CellAlignment::Right),
+            Cell::new(r.worker_index).set_alignment(CellAlignment::Right),
+            Cell::new(r.outcome.label()),
+            Cell::new(format_duration(r.duration_secs)).set_alignment(CellAlignment::Right),
+            Cell::new(opt_size(after.map(|s| s.process.rss_bytes)))
+                .set_alignment(CellAlignment::Right),
+            Cell::new(opt_size(after.and_then(|s| s.allocator.live_bytes())))
+                .set_alignment(CellAlignment::Right),
+            Cell::new(opt_size(r.peak_rss_bytes)).set_alignment(CellAlignment::Right),
+            Cell::new(clear.unwrap_or_default()),
+        ]);
+    }
+    table
 }

@@ -65,7 +65,8 @@ impl AllocatorLayers {
     pub fn live_bytes(&self) -> Option<u64> {
         match self {
             AllocatorLayers::Jemalloc { before_purge, .. } => Some(before_purge.allocated_bytes),
-            AllocatorLayers::Dhat(d) => Some(d.curr_bytes),
+            // The whole-heap counter when present (curr_bytes covers only the job's profiler).
+            AllocatorLayers::Dhat(d) => Some(d.heap_live_bytes.unwrap_or(d.curr_bytes)),
             AllocatorLayers::System(m) => Some(m.uordblks_bytes + m.hblkhd_bytes),
         }
     }
@@ -107,6 +108,12 @@ pub struct DhatStats {
     pub curr_bytes: u64,
     pub max_blocks: u64,
     pub max_bytes: u64,
+    /// Live bytes of the whole Rust heap (counted by the allocator wrapper in dhat mode; the
+    /// profiler's `curr_bytes` sees only blocks allocated since the job started).
+    #[serde(default)]
+    pub heap_live_bytes: Option<u64>,
+    #[serde(default)]
+    pub heap_live_blocks: Option<u64>,
 }
 
 /// glibc `mallinfo2` (bytes).

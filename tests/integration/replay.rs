@@ -1,1 +1,363 @@
-//! Integration tests: replay.
+//! Integration tests: `replay` end to end, through the real binary and its worker children.
+//! Small workloads with tiny model scales, each in its own temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use docling_memprof::probe::AllocatorLayers;
+use docling_memprof::runner::output::read_run;
+use docling_memprof::runner::{JobOutcome, JobRecord, RunManifest};
+
+use crate::util::{binary, project_root};
+
+/// A workload of `repeat` runs of one PDF job, cleared every `clear_every` jobs.
+fn pdf_workload(dir: &Path, repeat: u32, clear_every: u32, scenarios: &[&str]) -> PathBuf {
+    let scenarios: Vec<String> = scenarios.iter().map(|s| format!("\"{s}\"")).collect();
+    let text = format!(
+        r#"{{"schema_version": 1, "name": "test",
+        "worker": {{"jobs_between_cache_clear": {clear_every}, "model_scale": 0.002, "scenarios": [{}]}},
+        "documents": [{{"id": "doc", "generate": {{"format": "pdf", "pages": 2, "size_bytes": 40000, "seed": 9}}}},
+                      {{"id": "notes", "path": "{}"}}],
+        "jobs": [{{"name": "pdf-md-json", "options": {{"to_formats": ["md", "json"]}}, "documents": ["doc", "notes"]}}],
+        "repeat": {repeat}}}"#,
+        scenarios.join(", "),
+        project_root()
+            .join("fixtures/documents/release-notes.md")
+            .display()
+    );
+    let path = dir.join("workload.json");
+    std::fs::write(&path, text).expect("write workload");
+    path
+}
+
+fn replay(workload: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(binary());
+    cmd.arg("replay")
+        .arg(workload)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(extra);
+    cmd.env_remove("DOCLING_MEMPROF_TEST_ABORT_AT_JOB");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run docling-memprof")
+}
+
+fn ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn live(record: &JobRecord) -> u64 {
+    record
+        .after_job
+        .as_ref()
+        .and_then(|s| s.allocator.live_bytes())
+        .expect("live bytes after the job")
+}
+
+fn read(out: &Path) -> (RunManifest, Vec<JobRecord>) {
+    read_run(out).expect("run folder reads back")
+}
+
+/// Clears at jobs 3, 6, 9; live bytes lower after each clear; every field filled.
+fn check_clears_and_fields(allocator: &str) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = pdf_workload(tmp.path(), 9, 3, &[]);
+    let out = tmp.path().join("run");
+    let output = replay(&workload, &out, &["--allocator", allocator], &[]);
+    ok(&output);
+    let (manifest, records) = read(&out);
+    assert_eq!(manifest.status, "completed");
+    assert_eq!(manifest.allocator, allocator);
+    assert_eq!(manifest.workers_started, 1);
+    assert_eq!(manifest.baselines.len(), 1);
+    assert!(manifest.baselines[0].process.rss_bytes > 0);
+    assert!(manifest.wall_time_secs.is_some() && manifest.finished_at.is_some());
+    assert_eq!(records.len(), 9);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.job, i as u64 + 1);
+        assert_eq!(
+            r.outcome,
+            JobOutcome::Success,
+            "job {}: {:?}",
+            r.job,
+            r.outcome
+        );
+        assert_eq!((r.worker_index, r.worker_jobs_total), (0, i as u64 + 1));
+        assert!(r.worker_pid > 0 && !r.job_id.is_empty() && !r.task_id.is_empty());
+        assert_eq!(r.workload_job, "pdf-md-json");
+        assert_eq!(r.documents.len(), 2);
+        assert!(r
+            .documents
+            .iter()
+            .all(|d| d.success && d.size_bytes > 0 && d.pages > 0));
+        assert!(r.duration_secs > 0.0);
+        assert!(r.peak_rss_bytes.is_some_and(|p| p > 0), "peak RSS sampled");
+        let snap = r.after_job.as_ref().expect("after-job snapshot");
+        assert!(
+            snap.process.rss_bytes > 0
+                && snap.process.pss_bytes.is_some()
+                && snap.process.rss_anon_bytes.is_some()
+        );
+        assert!(snap.snapshot_duration_secs > 0.0);
+        assert!(snap.worker.model_bytes > 0 && snap.worker.converters == 1);
+        match (&snap.allocator, allocator) {
+            (AllocatorLayers::Jemalloc { after_purge, .. }, "jemalloc") => {
+                assert!(after_purge.is_some())
+            }
+            (AllocatorLayers::Dhat(d), "dhat") => {
+                assert!(d.heap_live_bytes.is_some() && d.total_blocks > 0)
+            }
+            (AllocatorLayers::System(m), "system") => assert!(m.uordblks_bytes > 0),
+            (layers, _) => panic!("{allocator}: unexpected layers {layers:?}"),
+        }
+        let clear_due = r.job % 3 == 0;
+        assert_eq!(r.cache_clear.is_some(), clear_due, "job {}", r.job);
+        if let Some(clear) = &r.cache_clear {
+            assert!(clear.converters >= 1 && clear.model_bytes > 0);
+            let after = clear
+                .after_clear
+                .allocator
+                .live_bytes()
+                .expect("live after clear");
+            assert!(
+                after + clear.model_bytes / 2 < live(r),
+                "job {}: live {} after the job, {} after the clear that dropped {} model bytes",
+                r.job,
+                live(r),
+                after,
+                clear.model_bytes
+            );
+            assert_eq!(clear.after_clear.worker.model_bytes, 0);
+        }
+    }
+    let log = std::fs::read_to_string(out.join("worker.log")).expect("worker.log");
+    assert!(
+        log.contains("[WORKER START]") && log.contains("[CACHE CLEAR]"),
+        "{log}"
+    );
+    assert_eq!(log.matches("[JOB SUCCESS]").count(), 9);
+}
+
+#[test]
+fn replay_under_jemalloc_records_every_job_and_clear() {
+    check_clears_and_fields("jemalloc");
+}
+
+#[test]
+fn replay_under_system_allocator_records_every_job_and_clear() {
+    check_clears_and_fields("system");
+}
+
+#[test]
+fn replay_under_dhat_records_every_job_and_clear() {
+    check_clears_and_fields("dhat");
+}
+
+#[test]
+fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = pdf_workload(tmp.path(), 6, 2, &["retain_results"]);
+    let out = tmp.path().join("run");
+    ok(&replay(&workload, &out, &[], &[]));
+    let (_, records) = read(&out);
+    let lives: Vec<u64> = records.iter().map(live).collect();
+    assert!(
+        lives.windows(2).all(|w| w[1] > w[0]),
+        "live bytes after each job: {lives:?}"
+    );
+    let floors: Vec<u64> = records
+        .iter()
+        .filter_map(|r| r.cache_clear.as_ref()?.after_clear.allocator.live_bytes())
+        .collect();
+    assert_eq!(floors.len(), 3);
+    assert!(
+        floors.windows(2).all(|w| w[1] > w[0]),
+        "live bytes after each clear: {floors:?}"
+    );
+    assert!(records
+        .last()
+        .and_then(|r| r.after_job.as_ref())
+        .is_some_and(|s| s.worker.retained_results == 12));
+}
+
+#[test]
+fn recycle_and_process_per_job_start_new_workers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = pdf_workload(tmp.path(), 5, 0, &[]);
+
+    let out = tmp.path().join("recycle");
+    ok(&replay(
+        &workload,
+        &out,
+        &["--isolation", "recycle", "--max-jobs", "2"],
+        &[],
+    ));
+    let (manifest, records) = read(&out);
+    let workers: Vec<u32> = records.iter().map(|r| r.worker_index).collect();
+    assert_eq!(workers, vec![0, 0, 1, 1, 2]);
+    let per_worker: Vec<u64> = records.iter().map(|r| r.worker_jobs_total).collect();
+    assert_eq!(per_worker, vec![1, 2, 1, 2, 1]);
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| r.recycle_requested)
+            .collect::<Vec<_>>(),
+        vec![false, true, false, true, false]
+    );
+    assert_ne!(records[1].worker_pid, records[2].worker_pid);
+    assert_eq!(records[0].worker_pid, records[1].worker_pid);
+    assert_eq!(
+        (
+            manifest.workers_started,
+            manifest.baselines.len(),
+            manifest.isolation.as_str()
+        ),
+        (3, 3, "recycle")
+    );
+
+    let out = tmp.path().join("per-job");
+    ok(&replay(
+        &workload,
+        &out,
+        &["--isolation", "process-per-job"],
+        &[],
+    ));
+    let (manifest, records) = read(&out);
+    assert_eq!(
+        records.iter().map(|r| r.worker_index).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    let mut pids: Vec<u32> = records.iter().map(|r| r.worker_pid).collect();
+    pids.dedup();
+    assert_eq!(pids.len(), 5);
+    assert_eq!(manifest.workers_started, 5);
+}
+
+#[test]
+fn a_child_killed_mid_run_leaves_a_valid_partial_report() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = pdf_workload(tmp.path(), 5, 3, &[]);
+    let out = tmp.path().join("run");
+    let output = replay(
+        &workload,
+        &out,
+        &[],
+        &[("DOCLING_MEMPROF_TEST_ABORT_AT_JOB", "3")],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("job 3") && stderr.contains("SIGABRT"),
+        "{stderr}"
+    );
+    let (manifest, records) = read(&out);
+    assert_eq!(manifest.status, "child_died");
+    assert!(manifest
+        .status_message
+        .as_deref()
+        .is_some_and(|m| m.contains("job 3")));
+    assert_eq!(records.len(), 3);
+    assert!(records[..2]
+        .iter()
+        .all(|r| r.outcome == JobOutcome::Success && r.after_job.is_some()));
+    match &records[2].outcome {
+        JobOutcome::Died { reason } => assert!(reason.contains("SIGABRT"), "{reason}"),
+        other => panic!("job 3 should have died, got {other:?}"),
+    }
+    assert!(records[2].after_job.is_none());
+}
+
+#[test]
+fn a_memory_limit_kills_the_worker_like_kubernetes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = pdf_workload(tmp.path(), 3, 3, &[]);
+    let out = tmp.path().join("run");
+    let output = replay(&workload, &out, &["--memory-limit", "1MiB"], &[]);
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("memory limit"), "{stderr}");
+    let (manifest, records) = read(&out);
+    assert_eq!(manifest.status, "child_died");
+    assert_eq!(manifest.memory_limit_bytes, Some(1024 * 1024));
+    assert!(records
+        .iter()
+        .all(|r| matches!(r.outcome, JobOutcome::Died { .. })));
+}
+
+#[test]
+fn a_malformed_workload_exits_2_before_any_job() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = pdf_workload(tmp.path(), 3, 3, &[]);
+    let text = std::fs::read_to_string(&workload).expect("read").replace(
+        r#""to_formats": ["md", "json"]"#,
+        r#""ocr_engine": "easyorc""#,
+    );
+    std::fs::write(&workload, text).expect("write");
+    let out = tmp.path().join("run");
+    let output = replay(&workload, &out, &[], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("$.jobs[0].options.ocr_engine") && stderr.contains("workload.json"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "no run folder before validation passes");
+
+    let missing = tmp.path().join("missing.json");
+    std::fs::write(&missing, r#"{"schema_version":1,"documents":[{"id":"a","path":"nope.pdf"}],"jobs":[{"name":"j","documents":["a"]}]}"#)
+        .expect("write");
+    let output = replay(&missing, &out, &[], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("$.documents[0].path") && stderr.contains("nope.pdf"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_summary_and_no_snapshots() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = pdf_workload(tmp.path(), 3, 3, &[]);
+    let out = tmp.path().join("run");
+    let output = replay(&workload, &out, &["--json", "--no-snapshots"], &[]);
+    ok(&output);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("JSON summary on stdout");
+    assert_eq!(summary["status"], "completed");
+    assert_eq!(summary["jobs"], 3);
+    assert_eq!(summary["cache_clears"], 1);
+    let (manifest, records) = read(&out);
+    assert!(manifest.baselines.is_empty());
+    assert!(records.iter().all(|r| r.after_job.is_none()));
+    assert!(records[2].cache_clear.is_some());
+}
+
+#[test]
+fn every_shipped_workload_validates() {
+    let dir = project_root().join("fixtures/workloads");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/workloads") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            docling_memprof::workload::load(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            count += 1;
+        }
+    }
+    assert!(count >= 7, "{count} workloads");
+}
