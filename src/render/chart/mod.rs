@@ -1,0 +1,349 @@
+//! Charts with plotters, each written as SVG and as an 800x480 PNG. The font is DejaVu Sans,
+//! embedded from the `dejavu` crate and registered as `sans-serif`: no system fonts are read.
+//!
+//! 1. [`trajectory`]: memory by job (RSS, live, resident), cache clears, floor and fitted slope,
+//!    memory limit and projected crossing, failed jobs and worker restarts;
+//! 2. [`growth`]: the top growing sites, types or metrics as bars;
+//! 3. [`comparison`]: a baseline and a candidate run on one job axis.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor;
+use plotters::style::{register_font, FontStyle, RGBColor};
+
+use super::ReportInput;
+use crate::{Error, Result};
+
+pub mod comparison;
+pub mod growth;
+pub mod trajectory;
+
+/// Chart size in pixels (PNG) and user units (SVG).
+pub const CHART_SIZE: (u32, u32) = (800, 480);
+
+pub(crate) const FONT: &str = "sans-serif";
+
+// Okabe-Ito colours: told apart by colour-blind readers too.
+pub(crate) const BLUE: RGBColor = RGBColor(0, 114, 178);
+pub(crate) const GREEN: RGBColor = RGBColor(0, 158, 115);
+pub(crate) const ORANGE: RGBColor = RGBColor(230, 159, 0);
+pub(crate) const VERMILLION: RGBColor = RGBColor(213, 94, 0);
+pub(crate) const PURPLE: RGBColor = RGBColor(204, 121, 167);
+pub(crate) const SKY: RGBColor = RGBColor(86, 180, 233);
+pub(crate) const DARK: RGBColor = RGBColor(40, 40, 40);
+pub(crate) const GREY: RGBColor = RGBColor(140, 140, 140);
+pub(crate) const LIMIT_RED: RGBColor = RGBColor(190, 30, 45);
+
+/// A chart written to disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartFile {
+    /// File stem: `trajectory`, `growth`, `comparison`.
+    pub name: String,
+    pub title: String,
+    pub svg_path: PathBuf,
+    pub png_path: PathBuf,
+}
+
+impl ChartFile {
+    /// The PNG's path relative to the report folder.
+    pub fn relative_png(&self) -> String {
+        format!("{}/{}.png", super::CHARTS_DIR, self.name)
+    }
+
+    pub fn relative_svg(&self) -> String {
+        format!("{}/{}.svg", super::CHARTS_DIR, self.name)
+    }
+}
+
+/// Register the embedded DejaVu Sans once per process.
+pub(crate) fn ensure_font() -> Result<()> {
+    static REGISTERED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+                .map_err(|_| "the embedded DejaVu Sans font could not be read".to_string())?;
+            register_font(FONT, FontStyle::Bold, dejavu::sans::bold())
+                .map_err(|_| "the embedded DejaVu Sans Bold font could not be read".to_string())
+        })
+        .clone()
+        .map_err(Error::Internal)
+}
+
+/// Draw every chart the input has data for into `dir` (as `<name>.svg` and `<name>.png`).
+pub fn write_charts(dir: &Path, input: &ReportInput) -> Result<Vec<ChartFile>> {
+    ensure_font()?;
+    let mut files = Vec::new();
+    files.push(write_chart(
+        dir,
+        "trajectory",
+        &trajectory::title(input),
+        |root| trajectory::draw(root, input),
+        |root| trajectory::draw(root, input),
+    )?);
+    if let Some(spec) = growth::GrowthSpec::from_input(input) {
+        files.push(write_chart(
+            dir,
+            "growth",
+            &spec.title(),
+            |root| growth::draw(root, &spec),
+            |root| growth::draw(root, &spec),
+        )?);
+    }
+    if let Some(baseline) = &input.baseline {
+        files.push(write_chart(
+            dir,
+            "comparison",
+            &comparison::title(input, baseline),
+            |root| comparison::draw(root, input, baseline),
+            |root| comparison::draw(root, input, baseline),
+        )?);
+    }
+    Ok(files)
+}
+
+/// Draw one chart as SVG and as PNG (the same generic drawing code, once per backend).
+fn write_chart<S, P>(
+    dir: &Path,
+    name: &str,
+    title: &str,
+    draw_svg: S,
+    draw_png: P,
+) -> Result<ChartFile>
+where
+    S: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> std::result::Result<(), String>,
+    P: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), String>,
+{
+    let svg_path = dir.join(format!("{name}.svg"));
+    let png_path = dir.join(format!("{name}.png"));
+    let fail =
+        |what: &str, e: String| Error::Internal(format!("drawing the {name} chart ({what}): {e}"));
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        draw_svg(&root).map_err(|e| fail("SVG", e))?;
+        root.present().map_err(|e| fail("SVG", e.to_string()))?;
+    }
+    super::write_file(&svg_path, svg.as_bytes())?;
+
+    {
+        let root = BitMapBackend::new(&png_path, CHART_SIZE).into_drawing_area();
+        draw_png(&root).map_err(|e| fail("PNG", e))?;
+        root.present().map_err(|e| fail("PNG", e.to_string()))?;
+    }
+
+    Ok(ChartFile {
+        name: name.to_string(),
+        title: title.to_string(),
+        svg_path,
+        png_path,
+    })
+}
+
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sample {
+    Line(RGBColor, u32),
+    Dashed(RGBColor),
+    Cross(RGBColor),
+    Triangle(RGBColor),
+    Square(RGBColor),
+    Circle(RGBColor),
+    Bar(RGBColor),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LegendEntry {
+    pub label: String,
+    pub sample: Sample,
+}
+
+impl LegendEntry {
+    pub fn new(label: impl Into<String>, sample: Sample) -> Self {
+        LegendEntry {
+            label: label.into(),
+            sample,
+        }
+    }
+}
+
+const LEGEND_ROW_PX: i32 = 20;
+const TITLE_PX: i32 = 34;
+
+pub(crate) fn de<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// Draw the title and the legend above the plot (so the legend never covers data) and return
+/// the area left for the plot.
+pub(crate) fn header<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    entries: &[LegendEntry],
+) -> std::result::Result<DrawingArea<DB, Shift>, String> {
+    root.fill(&WHITE).map_err(de)?;
+    let title_style = TextStyle::from((FONT, 18).into_font().style(FontStyle::Bold)).color(&DARK);
+    root.draw_text(&super::format::truncate(title, 80), &title_style, (14, 9))
+        .map_err(de)?;
+
+    let label_style = TextStyle::from((FONT, 13).into_font()).color(&DARK);
+    let width = i32::try_from(root.dim_in_pixel().0).unwrap_or(800);
+    let (mut x, mut y) = (16, TITLE_PX + 2);
+    for entry in entries {
+        let (text_w, _) = root
+            .estimate_text_size(&entry.label, &label_style)
+            .map_err(de)?;
+        let entry_w = 28 + i32::try_from(text_w).unwrap_or(200) + 18;
+        if x + entry_w > width - 10 && x > 16 {
+            x = 16;
+            y += LEGEND_ROW_PX;
+        }
+        let cy = y + LEGEND_ROW_PX / 2 - 2;
+        draw_sample(root, entry.sample, (x, cy))?;
+        root.draw_text(
+            &entry.label,
+            &label_style.pos(text_anchor::Pos::new(
+                text_anchor::HPos::Left,
+                text_anchor::VPos::Center,
+            )),
+            (x + 28, cy),
+        )
+        .map_err(de)?;
+        x += entry_w;
+    }
+    let used = if entries.is_empty() {
+        TITLE_PX + 4
+    } else {
+        y + LEGEND_ROW_PX + 4
+    };
+    Ok(root.split_vertically(used).1)
+}
+
+fn draw_sample<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    sample: Sample,
+    (x, y): (i32, i32),
+) -> std::result::Result<(), String> {
+    let mid = (x + 11, y);
+    match sample {
+        Sample::Line(color, width) => root
+            .draw(&PathElement::new(
+                vec![(x, y), (x + 22, y)],
+                color.stroke_width(width),
+            ))
+            .map_err(de),
+        Sample::Dashed(color) => root
+            .draw(&DashedPathElement::new(
+                vec![(x, y), (x + 22, y)],
+                5,
+                3,
+                color.stroke_width(2),
+            ))
+            .map_err(de),
+        Sample::Cross(color) => root
+            .draw(&Cross::new(mid, 5, color.stroke_width(2)))
+            .map_err(de),
+        Sample::Triangle(color) => root
+            .draw(&TriangleMarker::new(mid, 6, color.filled()))
+            .map_err(de),
+        Sample::Square(color) => root
+            .draw(&Rectangle::new(
+                [(x + 7, y - 4), (x + 15, y + 4)],
+                color.stroke_width(2),
+            ))
+            .map_err(de),
+        Sample::Circle(color) => root
+            .draw(&Circle::new(mid, 5, color.stroke_width(2)))
+            .map_err(de),
+        Sample::Bar(color) => root
+            .draw(&Rectangle::new(
+                [(x + 2, y - 6), (x + 20, y + 6)],
+                color.filled(),
+            ))
+            .map_err(de),
+    }
+}
+
+/// The x axis of job charts: `lo..hi` in job numbers, labelled only at whole jobs.
+pub(crate) fn job_label(x: &f64) -> String {
+    if (x - x.round()).abs() < 1e-6 && *x >= 0.0 {
+        format!("{:.0}", x)
+    } else {
+        String::new()
+    }
+}
+
+/// How many x labels to ask for so that ticks fall on whole jobs.
+pub(crate) fn job_label_count(lo: f64, hi: f64) -> usize {
+    let span = (hi - lo).max(1.0);
+    (span.floor() as usize + 1).clamp(2, 12)
+}
+
+/// A y range that shows every value with some room, never below zero, never empty.
+pub(crate) fn y_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.into_iter().filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo {
+        (hi - lo) * 0.08
+    } else {
+        (hi.abs() * 0.05).max(1.0)
+    };
+    ((lo - pad).max(0.0), hi + pad)
+}
+
+/// Split a series with gaps into runs of consecutive present values.
+pub(crate) fn segments(
+    points: impl IntoIterator<Item = (f64, Option<f64>)>,
+) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current = Vec::new();
+    for (x, y) in points {
+        match y.filter(|v| v.is_finite()) {
+            Some(y) => current.push((x, y)),
+            None => {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_split_series() {
+        let s = segments(vec![
+            (1.0, Some(1.0)),
+            (2.0, None),
+            (3.0, Some(3.0)),
+            (4.0, Some(4.0)),
+        ]);
+        assert_eq!(s, vec![vec![(1.0, 1.0)], vec![(3.0, 3.0), (4.0, 4.0)]]);
+    }
+
+    #[test]
+    fn y_range_is_never_empty() {
+        assert_eq!(y_range(Vec::<f64>::new()), (0.0, 1.0));
+        let (lo, hi) = y_range(vec![100.0, 100.0]);
+        assert!(lo < 100.0 && hi > 100.0);
+        assert_eq!(job_label(&3.0), "3");
+        assert_eq!(job_label(&2.5), "");
+    }
+}

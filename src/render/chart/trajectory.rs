@@ -1,0 +1,385 @@
+//! Chart 1: the memory trajectory by job.
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor;
+
+use super::{
+    de, header, job_label, job_label_count, segments, y_range, LegendEntry, Sample, BLUE, DARK,
+    FONT, GREEN, GREY, LIMIT_RED, ORANGE, PURPLE, SKY, VERMILLION,
+};
+use crate::render::doc::limit_job;
+use crate::render::format;
+use crate::render::ReportInput;
+
+/// A projected limit crossing further out than this many times the run's length is noted in
+/// the legend instead of stretching the job axis.
+const MAX_AXIS_STRETCH: f64 = 2.0;
+
+pub fn title(input: &ReportInput) -> String {
+    format!("Memory by job: {}", input.title)
+}
+
+/// What the chart shows, taken from the input (display values only).
+struct Plan {
+    rss: Vec<Vec<(f64, f64)>>,
+    live: Vec<Vec<(f64, f64)>>,
+    resident: Vec<Vec<(f64, f64)>>,
+    baseline_rss: Option<f64>,
+    floor: Vec<(f64, f64)>,
+    fit: Option<[(f64, f64); 2]>,
+    fit_label: String,
+    limit: Option<f64>,
+    limit_in_view: bool,
+    crossing: Option<u64>,
+    crossing_in_view: bool,
+    clears: Vec<(f64, f64, f64)>,
+    failed: Vec<(f64, Option<f64>)>,
+    died: Vec<(f64, Option<f64>)>,
+    restarts: Vec<f64>,
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+fn plan(input: &ReportInput) -> Plan {
+    let t = &input.trajectory;
+    let points = &t.points;
+    let series = |f: fn(&crate::analysis::JobPoint) -> Option<f64>| {
+        segments(points.iter().map(|p| (p.job as f64, f(p))))
+    };
+    let rss = series(|p| p.rss_mb);
+    let live = series(|p| p.live_mb);
+    let resident = series(|p| p.resident_mb);
+
+    let last_job = points.iter().map(|p| p.job).max().unwrap_or(1) as f64;
+    let first_job = points.iter().map(|p| p.job).min().unwrap_or(1) as f64;
+    let baseline_rss = t.baseline_rss_mb.filter(|v| v.is_finite());
+    let mut x_lo = if baseline_rss.is_some() {
+        0.0
+    } else {
+        first_job
+    };
+    let mut x_hi = last_job;
+
+    let primary = &input.verdict.primary;
+    let memory_series = primary.unit.eq_ignore_ascii_case("MB");
+    let floor: Vec<(f64, f64)> = if memory_series {
+        primary
+            .floor
+            .iter()
+            .map(|(j, v)| (*j as f64, *v))
+            .filter(|(_, v)| v.is_finite())
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let limit = t.memory_limit_mb.filter(|v| v.is_finite() && *v > 0.0);
+    let crossing = limit.and(limit_job(input));
+    let crossing_in_view = crossing.is_some_and(|j| (j as f64) <= last_job * MAX_AXIS_STRETCH);
+    if let (Some(j), true) = (crossing, crossing_in_view) {
+        x_hi = x_hi.max(j as f64);
+    }
+
+    let fit = match (memory_series, primary.fit_intercept) {
+        (true, Some(b)) if primary.slope_per_job.is_finite() && b.is_finite() => {
+            let start = floor
+                .first()
+                .map_or(first_job + primary.warmup_jobs as f64, |(j, _)| *j);
+            let end = x_hi.max(start);
+            Some([
+                (start, b + primary.slope_per_job * start),
+                (end, b + primary.slope_per_job * end),
+            ])
+        }
+        _ => None,
+    };
+    let fit_label = format!(
+        "fitted floor: {} MB/job ({})",
+        format::signed(primary.slope_per_job),
+        format::series_name(&primary.series)
+    );
+
+    let clears: Vec<(f64, f64, f64)> = input
+        .clears
+        .iter()
+        .filter(|c| c.before_mb.is_finite() && c.after_mb.is_finite())
+        .map(|c| (c.job as f64, c.before_mb, c.after_mb))
+        .collect();
+    let marker_y = |p: &crate::analysis::JobPoint| p.rss_mb.or(p.live_mb).filter(|v| v.is_finite());
+    let failed = points
+        .iter()
+        .filter(|p| p.outcome == "failed")
+        .map(|p| (p.job as f64, marker_y(p)))
+        .collect();
+    let died = points
+        .iter()
+        .filter(|p| p.outcome == "died")
+        .map(|p| (p.job as f64, marker_y(p)))
+        .collect();
+    let restarts = points
+        .windows(2)
+        .filter(|w| w[0].worker_index != w[1].worker_index)
+        .map(|w| w[1].job as f64 - 0.5)
+        .collect();
+
+    let mut values: Vec<f64> = rss
+        .iter()
+        .chain(&live)
+        .chain(&resident)
+        .flatten()
+        .map(|(_, y)| *y)
+        .collect();
+    values.extend(baseline_rss);
+    values.extend(floor.iter().map(|(_, y)| *y));
+    values.extend(clears.iter().flat_map(|(_, b, a)| [*b, *a]));
+    if let Some(f) = &fit {
+        values.extend(f.iter().map(|(_, y)| *y));
+    }
+    let data_hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let limit_in_view = limit.is_some_and(|l| {
+        crossing_in_view || !data_hi.is_finite() || l <= data_hi * MAX_AXIS_STRETCH
+    });
+    if let (Some(l), true) = (limit, limit_in_view) {
+        values.push(l);
+    }
+    let y = y_range(values);
+    if x_hi - x_lo < 1.0 {
+        x_lo -= 0.5;
+        x_hi += 0.5;
+    }
+    Plan {
+        rss,
+        live,
+        resident,
+        baseline_rss,
+        floor,
+        fit,
+        fit_label,
+        limit,
+        limit_in_view,
+        crossing,
+        crossing_in_view,
+        clears,
+        failed,
+        died,
+        restarts,
+        x: (x_lo - 0.3, x_hi + 0.3),
+        y,
+    }
+}
+
+fn legend(plan: &Plan) -> Vec<LegendEntry> {
+    let mut entries = Vec::new();
+    if !plan.rss.is_empty() {
+        entries.push(LegendEntry::new("RSS after job", Sample::Line(BLUE, 3)));
+    }
+    if !plan.live.is_empty() {
+        entries.push(LegendEntry::new("live (allocator)", Sample::Line(GREEN, 2)));
+    }
+    if !plan.resident.is_empty() {
+        entries.push(LegendEntry::new(
+            "resident (allocator)",
+            Sample::Line(ORANGE, 2),
+        ));
+    }
+    if plan.baseline_rss.is_some() {
+        entries.push(LegendEntry::new("RSS before job 1", Sample::Circle(SKY)));
+    }
+    if !plan.floor.is_empty() {
+        entries.push(LegendEntry::new("floor", Sample::Square(DARK)));
+    }
+    if plan.fit.is_some() {
+        entries.push(LegendEntry::new(
+            plan.fit_label.clone(),
+            Sample::Dashed(VERMILLION),
+        ));
+    }
+    if !plan.clears.is_empty() {
+        entries.push(LegendEntry::new(
+            "cache clear (before → after)",
+            Sample::Triangle(PURPLE),
+        ));
+    }
+    if let Some(l) = plan.limit {
+        let text = match (plan.limit_in_view, plan.crossing, plan.crossing_in_view) {
+            (_, Some(j), false) => format!("limit {} MB: projected at job {j}", format::mb(l)),
+            (true, _, _) => format!("memory limit {} MB", format::mb(l)),
+            (false, _, _) => format!("limit {} MB (above chart)", format::mb(l)),
+        };
+        entries.push(LegendEntry::new(text, Sample::Line(LIMIT_RED, 2)));
+    }
+    if !plan.failed.is_empty() {
+        entries.push(LegendEntry::new("failed job", Sample::Cross(LIMIT_RED)));
+    }
+    if !plan.died.is_empty() {
+        entries.push(LegendEntry::new("worker died", Sample::Cross(DARK)));
+    }
+    if !plan.restarts.is_empty() {
+        entries.push(LegendEntry::new("worker restart", Sample::Dashed(GREY)));
+    }
+    entries
+}
+
+pub fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &ReportInput,
+) -> Result<(), String> {
+    let plan = plan(input);
+    let area = header(root, &title(input), &legend(&plan))?;
+    let (x_lo, x_hi) = plan.x;
+    let (y_lo, y_hi) = plan.y;
+    let mut chart = ChartBuilder::on(&area)
+        .margin_left(8)
+        .margin_right(24)
+        .margin_bottom(6)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_desc("job")
+        .y_desc("memory (MB)")
+        .x_labels(job_label_count(x_lo, x_hi))
+        .x_label_formatter(&job_label)
+        .y_labels(8)
+        .y_label_formatter(&|v| format::mb(v.round()))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .map_err(de)?;
+
+    for x in &plan.restarts {
+        chart
+            .draw_series(std::iter::once(DashedPathElement::new(
+                vec![(*x, y_lo), (*x, y_hi)],
+                6,
+                4,
+                GREY.stroke_width(2),
+            )))
+            .map_err(de)?;
+    }
+    if let (Some(l), true) = (plan.limit, plan.limit_in_view) {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x_lo, l), (x_hi, l)],
+                LIMIT_RED.stroke_width(2),
+            )))
+            .map_err(de)?;
+    }
+    let dots = |n: usize| n <= 60;
+    for (segs, color, width) in [
+        (&plan.resident, ORANGE, 2),
+        (&plan.live, GREEN, 2),
+        (&plan.rss, BLUE, 3),
+    ] {
+        for seg in segs.iter() {
+            chart
+                .draw_series(LineSeries::new(
+                    seg.iter().copied(),
+                    color.stroke_width(width),
+                ))
+                .map_err(de)?;
+            if dots(seg.len()) || seg.len() == 1 {
+                chart
+                    .draw_series(seg.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .map_err(de)?;
+            }
+        }
+    }
+    if let Some(b) = plan.baseline_rss {
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (0.0, b),
+                5,
+                SKY.stroke_width(2),
+            )))
+            .map_err(de)?;
+    }
+    for (job, before, after) in &plan.clears {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(*job, *before), (*job, *after)],
+                PURPLE.stroke_width(3),
+            )))
+            .map_err(de)?;
+        chart
+            .draw_series(std::iter::once(TriangleMarker::new(
+                (*job, *after),
+                6,
+                PURPLE.filled(),
+            )))
+            .map_err(de)?;
+    }
+    chart
+        .draw_series(plan.floor.iter().map(|p| {
+            EmptyElement::at(*p) + Rectangle::new([(-4, -4), (4, 4)], DARK.stroke_width(2))
+        }))
+        .map_err(de)?;
+    if let Some(fit) = plan.fit {
+        chart
+            .draw_series(std::iter::once(DashedPathElement::new(
+                fit.to_vec(),
+                8,
+                5,
+                VERMILLION.stroke_width(2),
+            )))
+            .map_err(de)?;
+    }
+    if let (Some(l), Some(j), true) = (plan.limit, plan.crossing, plan.crossing_in_view) {
+        let at = (j as f64, l);
+        let style = TextStyle::from((FONT, 13).into_font())
+            .color(&LIMIT_RED)
+            .pos(text_anchor::Pos::new(
+                text_anchor::HPos::Right,
+                text_anchor::VPos::Bottom,
+            ));
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at(at)
+                    + Circle::new((0, 0), 6, LIMIT_RED.stroke_width(2))
+                    + Text::new(format!("limit ≈ job {j}"), (-6, -8), style),
+            ))
+            .map_err(de)?;
+    }
+    let bottom = y_lo + (y_hi - y_lo) * 0.03;
+    for (x, y) in &plan.failed {
+        chart
+            .draw_series(std::iter::once(Cross::new(
+                (*x, y.unwrap_or(bottom)),
+                7,
+                LIMIT_RED.stroke_width(3),
+            )))
+            .map_err(de)?;
+    }
+    for (x, y) in &plan.died {
+        chart
+            .draw_series(std::iter::once(Cross::new(
+                (*x, y.unwrap_or(bottom)),
+                9,
+                DARK.stroke_width(3),
+            )))
+            .map_err(de)?;
+    }
+    if plan.rss.is_empty() && plan.live.is_empty() && plan.resident.is_empty() {
+        let style =
+            TextStyle::from((FONT, 16).into_font())
+                .color(&GREY)
+                .pos(text_anchor::Pos::new(
+                    text_anchor::HPos::Center,
+                    text_anchor::VPos::Center,
+                ));
+        chart
+            .draw_series(std::iter::once(Text::new(
+                "no memory values recorded",
+                ((x_lo + x_hi) / 2.0, (y_lo + y_hi) / 2.0),
+                style,
+            )))
+            .map_err(de)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! The report's content as a list of blocks (headline, charts, tables, settings), so that the
+//! terminal, Markdown and HTML renderings say the same thing.
+
+use super::chart::ChartFile;
+use super::format;
+use super::table::{self, TableData, Tone};
+use super::ReportInput;
+use crate::analysis::{LeakCall, SeriesVerdict};
+
+/// Rows of each kind in the growth table.
+const GROWTH_ROWS_PER_KIND: usize = 10;
+
+/// A run of text with emphasis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub text: String,
+    pub strong: bool,
+    pub tone: Tone,
+}
+
+impl Span {
+    fn plain(text: impl Into<String>) -> Self {
+        Span {
+            text: text.into(),
+            strong: false,
+            tone: Tone::Plain,
+        }
+    }
+
+    fn strong(text: impl Into<String>, tone: Tone) -> Self {
+        Span {
+            text: text.into(),
+            strong: true,
+            tone,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// A heading of level 2 or 3.
+    Heading(u8, String),
+    Paragraph(Vec<Span>),
+    Table(TableData),
+    /// A chart, by its index in the chart list given to [`build`].
+    Chart(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub title: String,
+    pub blocks: Vec<Block>,
+}
+
+fn call_tone(call: LeakCall) -> Tone {
+    match call {
+        LeakCall::Leak => Tone::Bad,
+        LeakCall::NoLeak => Tone::Good,
+        LeakCall::Inconclusive => Tone::Warn,
+    }
+}
+
+fn headline(v: &SeriesVerdict) -> Vec<Span> {
+    let word = match v.call {
+        LeakCall::Leak => "LEAK",
+        LeakCall::NoLeak => "NO LEAK",
+        LeakCall::Inconclusive => "INCONCLUSIVE",
+    };
+    let unit = if v.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", v.unit)
+    };
+    vec![
+        Span::strong(format!("Verdict: {word}"), call_tone(v.call)),
+        Span::plain(format!(
+            " on {} ({}): {}{unit} per job (95% CI {} … {}), {}{unit} over the fitted range, trend p {}.",
+            format::series_name(&v.series),
+            format::pattern(v.pattern),
+            format::signed(v.slope_per_job),
+            format::signed(v.slope_ci.0),
+            format::signed(v.slope_ci.1),
+            format::signed(v.total_growth),
+            format::p_value(v.trend_p_value),
+        )),
+    ]
+}
+
+/// Build the report's blocks. `charts` are the chart files written (empty for no charts).
+pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
+    let verdict = &input.verdict;
+    let primary = &verdict.primary;
+    let mut blocks = Vec::new();
+
+    blocks.push(Block::Heading(2, "Verdict".to_string()));
+    blocks.push(Block::Paragraph(headline(primary)));
+    if !primary.summary.is_empty() {
+        blocks.push(Block::Paragraph(vec![Span::plain(primary.summary.clone())]));
+    }
+    let mut cause = vec![
+        Span::strong("Cause: ", Tone::Plain),
+        Span::plain(format!("{}.", format::cause(verdict.cause.kind))),
+    ];
+    if !verdict.cause.explanation.is_empty() {
+        cause.push(Span::plain(format!(" {}", verdict.cause.explanation)));
+    }
+    blocks.push(Block::Paragraph(cause));
+    if !verdict.cause.suspects.is_empty() {
+        blocks.push(Block::Paragraph(vec![
+            Span::strong("Suspects: ", Tone::Plain),
+            Span::plain(verdict.cause.suspects.join("; ")),
+        ]));
+    }
+    if let (LeakCall::Inconclusive, Some(more)) = (primary.call, primary.jobs_to_decide) {
+        blocks.push(Block::Paragraph(vec![Span::plain(format!(
+            "About {more} more jobs would likely decide."
+        ))]));
+    }
+    if let Some(job) = limit_job(input) {
+        let limit = input
+            .trajectory
+            .memory_limit_mb
+            .map(|l| format!(" ({} MB)", format::mb(l)))
+            .unwrap_or_default();
+        blocks.push(Block::Paragraph(vec![Span::strong(
+            format!("At this slope the memory limit{limit} is reached around job {job}."),
+            Tone::Bad,
+        )]));
+    }
+    if let Some(m) = &input.manifest {
+        if m.status != "completed" {
+            let msg = m
+                .status_message
+                .as_deref()
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            blocks.push(Block::Paragraph(vec![Span::strong(
+                format!(
+                    "The run did not complete ({}{msg}); the jobs that finished are reported.",
+                    m.status
+                ),
+                Tone::Bad,
+            )]));
+        }
+    }
+    let failed = input
+        .trajectory
+        .points
+        .iter()
+        .filter(|p| p.outcome != "success")
+        .count();
+    if failed > 0 {
+        blocks.push(Block::Paragraph(vec![Span::strong(
+            format!(
+                "{failed} of {} jobs did not succeed.",
+                input.trajectory.points.len()
+            ),
+            Tone::Warn,
+        )]));
+    }
+
+    if !charts.is_empty() {
+        blocks.push(Block::Heading(2, "Charts".to_string()));
+        blocks.extend((0..charts.len()).map(Block::Chart));
+    }
+
+    blocks.push(Block::Heading(2, "Verdict per series".to_string()));
+    blocks.push(Block::Table(table::verdict_table(verdict)));
+
+    blocks.push(Block::Heading(2, "Cache clears".to_string()));
+    if input.clears.is_empty() {
+        blocks.push(Block::Paragraph(vec![Span::plain(
+            "No cache clears in this run.",
+        )]));
+    } else {
+        blocks.push(Block::Table(table::clear_table(&input.clears)));
+        let s = &verdict.clear_summary;
+        let mut text = format!("{} clears", s.clears);
+        if let Some(mean) = s.mean_freed_mb {
+            text.push_str(&format!(
+                ", {} MB freed per clear on average",
+                format::mb((mean * 10.0).round() / 10.0)
+            ));
+        }
+        if let Some(floor) = s.floor_growth_mb_per_cycle {
+            text.push_str(&format!(
+                ", floor after clears {} MB per cycle",
+                format::signed(floor)
+            ));
+        }
+        text.push('.');
+        blocks.push(Block::Paragraph(vec![Span::plain(text)]));
+    }
+
+    if let Some(growth) = &input.growth {
+        blocks.push(Block::Heading(2, "Growth".to_string()));
+        if growth.rows.is_empty() {
+            blocks.push(Block::Paragraph(vec![Span::plain("Nothing to compare.")]));
+        } else {
+            blocks.push(Block::Table(table::growth_table(
+                growth,
+                GROWTH_ROWS_PER_KIND,
+            )));
+        }
+    }
+
+    blocks.push(Block::Heading(2, "Jobs".to_string()));
+    if input.trajectory.points.is_empty() {
+        blocks.push(Block::Paragraph(vec![Span::plain("No job finished.")]));
+    } else {
+        blocks.push(Block::Table(table::jobs_table(
+            &input.trajectory,
+            &input.clears,
+        )));
+    }
+
+    blocks.push(Block::Heading(2, "Settings".to_string()));
+    blocks.push(Block::Table(table::settings_table(input)));
+
+    Document {
+        title: format!("Memory report: {}", input.title),
+        blocks,
+    }
+}
+
+/// The job at which the memory limit is projected to be reached: the RSS series' projection
+/// (the limit applies to RSS), else the primary series'.
+pub fn limit_job(input: &ReportInput) -> Option<u64> {
+    let verdict = &input.verdict;
+    verdict
+        .series
+        .iter()
+        .find(|s| s.series == "rss_mb")
+        .and_then(|s| s.projected_limit_job)
+        .or(verdict.primary.projected_limit_job)
+}

@@ -1,0 +1,563 @@
+//! The report's tables as plain data ([`TableData`]), built from the analysis structs, and their
+//! terminal rendering with comfy-table. Markdown and HTML render the same [`TableData`].
+
+use std::io::IsTerminal;
+
+use comfy_table::{
+    presets, Attribute, Cell as ComfyCell, CellAlignment, Color, ContentArrangement, Table,
+};
+
+use super::doc::{Block, Document, Span};
+use super::format::{self, MISSING};
+use super::{GrowthKind, GrowthTable, ReportInput};
+use crate::analysis::{ClearPoint, LeakCall, RunVerdict, Trajectory};
+
+/// How a cell should stand out (colour on a terminal, a class in HTML, bold in Markdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Plain,
+    /// Good news: no leak, memory freed.
+    Good,
+    /// Bad news: a leak, a failed job, growth.
+    Bad,
+    /// Worth a look: inconclusive, a cache clear.
+    Warn,
+    Muted,
+    Strong,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub text: String,
+    pub tone: Tone,
+}
+
+impl Cell {
+    pub fn new(text: impl Into<String>) -> Self {
+        Cell {
+            text: text.into(),
+            tone: Tone::Plain,
+        }
+    }
+
+    pub fn tone(text: impl Into<String>, tone: Tone) -> Self {
+        Cell {
+            text: text.into(),
+            tone,
+        }
+    }
+}
+
+/// A table as data: a header, rows of cells, and which columns hold numbers (right-aligned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableData {
+    pub headers: Vec<String>,
+    pub numeric: Vec<bool>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl TableData {
+    fn new(headers: &[(&str, bool)]) -> Self {
+        TableData {
+            headers: headers.iter().map(|(h, _)| h.to_string()).collect(),
+            numeric: headers.iter().map(|(_, n)| *n).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// The same table with at most `head + tail` rows and one `… N rows …` row between.
+    pub fn elided(&self, head: usize, tail: usize) -> TableData {
+        if self.rows.len() <= head + tail + 1 {
+            return self.clone();
+        }
+        let omitted = self.rows.len() - head - tail;
+        let mut rows: Vec<Vec<Cell>> = self.rows[..head].to_vec();
+        let mut gap = vec![Cell::tone(format!("… {omitted} rows …"), Tone::Muted)];
+        gap.extend((1..self.headers.len()).map(|_| Cell::tone("", Tone::Muted)));
+        rows.push(gap);
+        rows.extend_from_slice(&self.rows[self.rows.len() - tail..]);
+        TableData {
+            headers: self.headers.clone(),
+            numeric: self.numeric.clone(),
+            rows,
+        }
+    }
+}
+
+fn call_tone(call: LeakCall) -> Tone {
+    match call {
+        LeakCall::Leak => Tone::Bad,
+        LeakCall::NoLeak => Tone::Good,
+        LeakCall::Inconclusive => Tone::Warn,
+    }
+}
+
+/// The per-job trajectory: job, worker, outcome, duration, RSS, live, resident, peak, clears.
+pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
+    let mut table = TableData::new(&[
+        ("Job", true),
+        ("Worker", true),
+        ("Outcome", false),
+        ("Duration", true),
+        ("RSS (MB)", true),
+        ("Live (MB)", true),
+        ("Resident (MB)", true),
+        ("Peak RSS (MB)", true),
+        ("Cache clear", false),
+    ]);
+    for point in &trajectory.points {
+        let outcome_tone = if point.outcome == "success" {
+            Tone::Plain
+        } else {
+            Tone::Bad
+        };
+        let clear = clears
+            .iter()
+            .find(|c| c.job == point.job)
+            .map_or(Cell::new(""), |c| {
+                Cell::tone(
+                    format!(
+                        "cleared: {} → {} MB",
+                        format::mb(c.before_mb),
+                        format::mb(c.after_mb)
+                    ),
+                    Tone::Warn,
+                )
+            });
+        table.rows.push(vec![
+            Cell::new(point.job.to_string()),
+            Cell::new(point.worker_index.to_string()),
+            Cell::tone(point.outcome.clone(), outcome_tone),
+            Cell::new(
+                point
+                    .duration_secs
+                    .map_or_else(|| MISSING.to_string(), crate::units::format_duration),
+            ),
+            Cell::new(format::mb_opt(point.rss_mb)),
+            Cell::new(format::mb_opt(point.live_mb)),
+            Cell::new(format::mb_opt(point.resident_mb)),
+            Cell::new(format::mb_opt(point.peak_rss_mb)),
+            clear,
+        ]);
+    }
+    table
+}
+
+/// The growth table: the top `limit` rows of each kind (metrics, types, sites).
+pub fn growth_table(growth: &GrowthTable, limit: usize) -> TableData {
+    let span = format!("Job {} → {}", growth.from_job, growth.to_job);
+    let mut table = TableData::new(&[
+        ("Kind", false),
+        ("Name", false),
+        ("Unit", false),
+        (&format!("{span}: from"), true),
+        ("to", true),
+        ("Change", true),
+        ("Per job", true),
+    ]);
+    for kind in [GrowthKind::Metric, GrowthKind::Type, GrowthKind::Site] {
+        for row in growth.rows.iter().filter(|r| r.kind == kind).take(limit) {
+            let tone = if row.change > 0.0 {
+                Tone::Bad
+            } else if row.change < 0.0 {
+                Tone::Good
+            } else {
+                Tone::Plain
+            };
+            let name = if kind == GrowthKind::Metric {
+                format::series_name(&row.name)
+            } else {
+                row.name.clone()
+            };
+            table.rows.push(vec![
+                Cell::new(kind.label()),
+                Cell::new(format::truncate(&name, 90)),
+                Cell::new(row.unit.clone()),
+                Cell::new(row.from.map_or_else(|| MISSING.to_string(), format::plain)),
+                Cell::new(row.to.map_or_else(|| MISSING.to_string(), format::plain)),
+                Cell::tone(format::signed(row.change), tone),
+                Cell::tone(format::signed(row.change_per_job), tone),
+            ]);
+        }
+    }
+    table
+}
+
+/// The cache-clear table in the seed's Results layout.
+pub fn clear_table(clears: &[ClearPoint]) -> TableData {
+    let mut table = TableData::new(&[
+        ("Clear Event", false),
+        ("Memory Before", true),
+        ("Memory After", true),
+        ("Freed", true),
+    ]);
+    for clear in clears {
+        let tone = if clear.freed_mb > 0.0 {
+            Tone::Good
+        } else {
+            Tone::Warn
+        };
+        table.rows.push(vec![
+            Cell::new(format!("Job {}", clear.job)),
+            Cell::new(format!("{} MB", format::mb(clear.before_mb))),
+            Cell::new(format!("{} MB", format::mb(clear.after_mb))),
+            Cell::tone(format!("{} MB", format::mb(clear.freed_mb)), tone),
+        ]);
+    }
+    table
+}
+
+/// The verdict per series, primary first.
+pub fn verdict_table(verdict: &RunVerdict) -> TableData {
+    let mut table = TableData::new(&[
+        ("Series", false),
+        ("Verdict", false),
+        ("Pattern", false),
+        ("Slope / job", true),
+        ("95% CI", true),
+        ("Trend p", true),
+        ("Growth", true),
+        ("Noise σ", true),
+        ("Warm-up jobs", true),
+        ("Limit at job", true),
+    ]);
+    let mut series: Vec<&crate::analysis::SeriesVerdict> = vec![&verdict.primary];
+    series.extend(
+        verdict
+            .series
+            .iter()
+            .filter(|s| s.series != verdict.primary.series),
+    );
+    for s in series {
+        let mut call = format::call(s.call).to_string();
+        if let (LeakCall::Inconclusive, Some(more)) = (s.call, s.jobs_to_decide) {
+            call = format!("{call} (~{more} more jobs)");
+        }
+        let name = if s.series == verdict.primary.series {
+            format!("{} (primary)", format::series_name(&s.series))
+        } else {
+            format::series_name(&s.series)
+        };
+        table.rows.push(vec![
+            Cell::tone(name, Tone::Strong),
+            Cell::tone(call, call_tone(s.call)),
+            Cell::new(format::pattern(s.pattern)),
+            Cell::new(format::with_unit(s.slope_per_job, &s.unit)),
+            Cell::new(format!(
+                "{} … {}",
+                format::signed(s.slope_ci.0),
+                format::signed(s.slope_ci.1)
+            )),
+            Cell::new(format::p_value(s.trend_p_value)),
+            Cell::new(format::with_unit(s.total_growth, &s.unit)),
+            Cell::new(format::plain(s.noise_sigma)),
+            Cell::new(s.warmup_jobs.to_string()),
+            Cell::new(
+                s.projected_limit_job
+                    .map_or_else(|| MISSING.to_string(), |j| j.to_string()),
+            ),
+        ]);
+    }
+    table
+}
+
+/// The settings that produced the run: manifest fields, trajectory origin, extra settings.
+pub fn settings_table(input: &ReportInput) -> TableData {
+    let mut table = TableData::new(&[("Setting", false), ("Value", false)]);
+    let mut push = |k: &str, v: String| table.rows.push(vec![Cell::new(k), Cell::new(v)]);
+    let t = &input.trajectory;
+    push(
+        "source",
+        format!(
+            "{} ({})",
+            t.origin,
+            if t.source == crate::analysis::SourceKind::Replay {
+                "replay"
+            } else {
+                "log"
+            }
+        ),
+    );
+    if let Some(m) = &input.manifest {
+        push(
+            "workload",
+            format!("{} ({})", m.workload_name, m.workload_path),
+        );
+        push("allocator", m.allocator.clone());
+        push("isolation", m.isolation.clone());
+        push(
+            "sites",
+            m.sites.clone().unwrap_or_else(|| "off".to_string()),
+        );
+        push("census", if m.census { "on" } else { "off" }.to_string());
+        push(
+            "memory limit",
+            m.memory_limit_bytes
+                .map_or_else(|| "none".to_string(), format::bytes_mb),
+        );
+        push(
+            "status",
+            match &m.status_message {
+                Some(msg) => format!("{} ({msg})", m.status),
+                None => m.status.clone(),
+            },
+        );
+        push("workers started", m.workers_started.to_string());
+        push("started at", m.started_at.clone());
+        push(
+            "finished at",
+            m.finished_at.clone().unwrap_or_else(|| MISSING.to_string()),
+        );
+        push(
+            "wall time",
+            m.wall_time_secs
+                .map_or_else(|| MISSING.to_string(), crate::units::format_duration),
+        );
+        push("tool version", m.tool_version.clone());
+        push(
+            "git revision",
+            m.git_revision
+                .clone()
+                .unwrap_or_else(|| MISSING.to_string()),
+        );
+        let machine = &m.machine;
+        push(
+            "machine",
+            format!(
+                "{} {} {}, {} CPUs, {}",
+                machine.hostname.as_deref().unwrap_or("(unnamed)"),
+                machine.os,
+                machine.arch,
+                machine.cpus,
+                machine
+                    .total_memory_bytes
+                    .map_or_else(|| "memory unknown".to_string(), format::bytes_mb)
+            ),
+        );
+    } else if let Some(limit) = t.memory_limit_mb {
+        push("memory limit", format!("{} MB", format::mb(limit)));
+    }
+    push("jobs", t.points.len().to_string());
+    if t.source == crate::analysis::SourceKind::Log {
+        push("unreadable log lines", t.unreadable_lines.to_string());
+    }
+    for (k, v) in &input.settings {
+        push(k, v.clone());
+    }
+    table
+}
+
+/// Where the terminal output goes and what it can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    /// Use colours and bold.
+    pub color: bool,
+    /// Width limit; `None` means never wrap (a pipe, or a terminal that reports no width).
+    pub width: Option<u16>,
+}
+
+impl Terminal {
+    /// Colours when stdout is a terminal and `NO_COLOR` is unset or empty; the terminal's width
+    /// when it reports one (a reported width of 0 means no limit, never one character per column).
+    pub fn detect() -> Self {
+        let tty = std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let width = if tty {
+            Table::new().width().filter(|w| *w >= 20)
+        } else {
+            None
+        };
+        Terminal {
+            color: tty && !no_color,
+            width,
+        }
+    }
+
+    /// No colours, no width limit (pipes, files, tests).
+    pub fn plain() -> Self {
+        Terminal {
+            color: false,
+            width: None,
+        }
+    }
+}
+
+fn tone_color(tone: Tone) -> Option<Color> {
+    match tone {
+        Tone::Good => Some(Color::Green),
+        Tone::Bad => Some(Color::Red),
+        Tone::Warn => Some(Color::Yellow),
+        Tone::Muted => Some(Color::DarkGrey),
+        Tone::Plain | Tone::Strong => None,
+    }
+}
+
+/// Render a table for a terminal.
+pub fn render_terminal(data: &TableData, term: &Terminal) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED);
+    if term.color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    match term.width {
+        Some(width) => {
+            table
+                .set_width(width)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table.set_header(data.headers.iter().map(|h| {
+        let cell = ComfyCell::new(h);
+        if term.color {
+            cell.add_attribute(Attribute::Bold)
+        } else {
+            cell
+        }
+    }));
+    for row in &data.rows {
+        table.add_row(row.iter().enumerate().map(|(i, c)| {
+            let mut cell = ComfyCell::new(&c.text);
+            if data.numeric.get(i).copied().unwrap_or(false) {
+                cell = cell.set_alignment(CellAlignment::Right);
+            }
+            if term.color {
+                if let Some(color) = tone_color(c.tone) {
+                    cell = cell.fg(color);
+                }
+                if matches!(c.tone, Tone::Strong | Tone::Bad) {
+                    cell = cell.add_attribute(Attribute::Bold);
+                }
+            }
+            cell
+        }));
+    }
+    table.to_string()
+}
+
+/// Jobs shown on a terminal before the middle of the job table is elided.
+const TERMINAL_JOB_ROWS: usize = 40;
+
+/// The report for a terminal: the same headline, tables and notes as `report.md`, without
+/// charts, and with the job table elided in the middle for long runs.
+pub fn terminal_report(input: &ReportInput, term: &Terminal) -> String {
+    let document = super::doc::build(input, &[]);
+    render_document(&document, term)
+}
+
+fn paint(text: &str, tone: Tone, strong: bool, term: &Terminal) -> String {
+    if !term.color {
+        return text.to_string();
+    }
+    let color = match tone {
+        Tone::Good => "32",
+        Tone::Bad => "31",
+        Tone::Warn => "33",
+        Tone::Muted => "90",
+        Tone::Plain | Tone::Strong => "",
+    };
+    let bold = strong || tone == Tone::Strong;
+    let codes: Vec<&str> = [if bold { "1" } else { "" }, color]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect();
+    if codes.is_empty() {
+        text.to_string()
+    } else {
+        format!("\x1b[{}m{text}\x1b[0m", codes.join(";"))
+    }
+}
+
+fn render_document(document: &Document, term: &Terminal) -> String {
+    let mut out = String::new();
+    out.push_str(&paint(&document.title, Tone::Strong, true, term));
+    out.push_str("\n\n");
+    for block in &document.blocks {
+        match block {
+            Block::Heading(_, text) => {
+                out.push_str(&paint(text, Tone::Strong, true, term));
+                out.push('\n');
+            }
+            Block::Paragraph(spans) => {
+                let line: String = spans
+                    .iter()
+                    .map(|s: &Span| paint(&s.text, s.tone, s.strong, term))
+                    .collect();
+                out.push_str(&line);
+                out.push_str("\n\n");
+            }
+            Block::Table(table) => {
+                let shown = if table.headers.first().is_some_and(|h| h == "Job") {
+                    table.elided(TERMINAL_JOB_ROWS / 2, TERMINAL_JOB_ROWS / 2)
+                } else {
+                    table.clone()
+                };
+                out.push_str(&render_terminal(&shown, term));
+                out.push_str("\n\n");
+            }
+            Block::Chart(_) => {}
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_width_means_no_squeezing() {
+        let mut data = TableData::new(&[("Name", false), ("Value", true)]);
+        data.rows.push(vec![
+            Cell::new("a rather long name that must stay on one line"),
+            Cell::new("12.5"),
+        ]);
+        let text = render_terminal(
+            &data,
+            &Terminal {
+                color: false,
+                width: None,
+            },
+        );
+        assert!(
+            text.contains("a rather long name that must stay on one line"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut data = TableData::new(&[("Verdict", false)]);
+        data.rows.push(vec![Cell::tone("LEAK", Tone::Bad)]);
+        let coloured = render_terminal(
+            &data,
+            &Terminal {
+                color: true,
+                width: Some(80),
+            },
+        );
+        assert!(coloured.contains('\x1b'), "{coloured}");
+        let plain = render_terminal(&data, &Terminal::plain());
+        assert!(!plain.contains('\x1b'));
+    }
+
+    #[test]
+    fn elided_keeps_head_and_tail() {
+        let mut data = TableData::new(&[("Job", true), ("X", false)]);
+        for i in 0..100 {
+            data.rows
+                .push(vec![Cell::new(i.to_string()), Cell::new("x")]);
+        }
+        let short = data.elided(3, 2);
+        assert_eq!(short.rows.len(), 6);
+        assert_eq!(short.rows[3][0].text, "… 95 rows …");
+        assert_eq!(short.rows[5][0].text, "99");
+    }
+}
