@@ -42,6 +42,34 @@ pub fn mb_series(
     }
 }
 
+/// The clears a series sees: the cache clears, and every worker restart (the last job of the
+/// old worker ends a cycle, like a clear whose after-value is not known).
+pub fn clear_marks(
+    trajectory: &Trajectory,
+    clear_after: impl Fn(&super::series::ClearPoint) -> Option<f64>,
+) -> Vec<ClearMark> {
+    let mut marks: Vec<ClearMark> = trajectory
+        .clears
+        .iter()
+        .map(|c| ClearMark {
+            job: c.job,
+            after: clear_after(c),
+        })
+        .collect();
+    for pair in trajectory.points.windows(2) {
+        if pair[1].worker_index != pair[0].worker_index
+            && !marks.iter().any(|m| m.job == pair[0].job)
+        {
+            marks.push(ClearMark {
+                job: pair[0].job,
+                after: None,
+            });
+        }
+    }
+    marks.sort_by_key(|m| m.job);
+    marks
+}
+
 /// Every series the trajectory has: live, resident, RSS and one per census type.
 pub fn series_inputs(trajectory: &Trajectory) -> Vec<SeriesInput> {
     let mut inputs = vec![

@@ -4,7 +4,11 @@
 pub mod cause;
 pub mod classify;
 pub mod clears;
+pub mod diff;
+pub mod from_records;
+pub mod gate;
 pub mod judge;
+pub mod load;
 pub mod series;
 pub mod trend;
 pub mod verdict;

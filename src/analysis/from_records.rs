@@ -1,0 +1,91 @@
+//! A run's records -> a [`Trajectory`]: one point per job with every memory layer, the census
+//! as `type_counts`, the sites as `site_mb`, the clears from the cache-clear records and the
+//! baseline from the manifest.
+
+use std::collections::BTreeMap;
+
+use super::series::{ClearPoint, JobPoint, SourceKind, Trajectory};
+use crate::probe::{AllocatorLayers, Snapshot};
+use crate::runner::{JobRecord, RunManifest};
+use crate::units::mib;
+
+fn active_mb(snapshot: &Snapshot) -> Option<f64> {
+    match &snapshot.allocator {
+        AllocatorLayers::Jemalloc { before_purge, .. } => Some(mib(before_purge.active_bytes)),
+        _ => None,
+    }
+}
+
+/// One job's point.
+pub fn job_point(record: &JobRecord) -> JobPoint {
+    let snapshot = record.after_job.as_ref();
+    JobPoint {
+        job: record.job,
+        worker_index: record.worker_index,
+        outcome: record.outcome.label().to_string(),
+        duration_secs: Some(record.duration_secs),
+        rss_mb: snapshot.map(|s| mib(s.process.rss_bytes)),
+        live_mb: snapshot.and_then(|s| s.allocator.live_bytes()).map(mib),
+        resident_mb: snapshot.and_then(|s| s.allocator.resident_bytes()).map(mib),
+        resident_after_purge_mb: snapshot
+            .and_then(|s| s.allocator.resident_after_purge_bytes())
+            .map(mib),
+        active_mb: snapshot.and_then(active_mb),
+        peak_rss_mb: record.peak_rss_bytes.map(mib),
+        model_mb: snapshot.map(|s| mib(s.worker.model_bytes)),
+        type_counts: snapshot
+            .map(|s| {
+                s.census
+                    .iter()
+                    .map(|t| (t.type_name.clone(), t.live_count as f64))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        site_mb: snapshot
+            .and_then(|s| s.sites.as_ref())
+            .map(|table| {
+                let mut sites = BTreeMap::new();
+                for site in &table.sites {
+                    *sites.entry(site.site.clone()).or_insert(0.0) += mib(site.live_bytes);
+                }
+                sites
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The trajectory of a run.
+pub fn trajectory(manifest: &RunManifest, records: &[JobRecord], origin: &str) -> Trajectory {
+    let mut records: Vec<&JobRecord> = records.iter().collect();
+    records.sort_by_key(|r| r.job);
+    let points = records.iter().map(|r| job_point(r)).collect();
+    let clears = records
+        .iter()
+        .filter_map(|r| {
+            let c = r.cache_clear.as_ref()?;
+            Some(ClearPoint {
+                job: r.job,
+                before_mb: mib(c.rss_before_bytes),
+                after_mb: mib(c.rss_after_bytes),
+                freed_mb: mib(c.rss_before_bytes) - mib(c.rss_after_bytes),
+                live_after_mb: c.after_clear.allocator.live_bytes().map(mib),
+                live_before_mb: r
+                    .after_job
+                    .as_ref()
+                    .and_then(|s| s.allocator.live_bytes())
+                    .map(mib),
+            })
+        })
+        .collect();
+    let baseline = manifest.baselines.first();
+    Trajectory {
+        source: SourceKind::Replay,
+        origin: origin.to_string(),
+        baseline_rss_mb: baseline.map(|b| mib(b.process.rss_bytes)),
+        baseline_live_mb: baseline.and_then(|b| b.allocator.live_bytes()).map(mib),
+        points,
+        clears,
+        memory_limit_mb: manifest.memory_limit_bytes.map(mib),
+        unreadable_lines: 0,
+    }
+}
