@@ -33,7 +33,7 @@ pub struct Converter {
     pub options: ConversionOptions,
     artifacts_path: Option<PathBuf>,
     model_scale: f64,
-    pipelines: HashMap<(PipelineKind, String), Pipeline>,
+    pub(crate) pipelines: HashMap<(PipelineKind, String), Pipeline>,
 }
 
 impl Converter {
@@ -138,12 +138,12 @@ pub struct ManagerCounts {
 #[derive(Debug)]
 pub struct ConverterManager {
     cache: ConverterCache,
-    side_map: HashMap<String, SideMapEntry>,
+    pub(crate) side_map: HashMap<String, SideMapEntry>,
     prune_side_map: bool,
     artifacts_path: Option<PathBuf>,
     model_scale: f64,
     /// Page images kept by the `page_images` scenario: never emptied, not even by a clear.
-    page_image_store: Vec<PageImage>,
+    pub(crate) page_image_store: Vec<PageImage>,
 }
 
 impl ConverterManager {
@@ -220,7 +220,8 @@ impl ConverterManager {
         result
     }
 
-    fn converters(&self) -> Box<dyn Iterator<Item = &Converter> + '_> {
+    /// The cached converters (for the census walk).
+    pub(crate) fn converters(&self) -> Box<dyn Iterator<Item = &Converter> + '_> {
         match &self.cache {
             ConverterCache::Lru(lru) => Box::new(lru.iter().map(|(_, c)| c)),
             ConverterCache::Unbounded(map) => Box::new(map.values()),

@@ -22,11 +22,11 @@ pub type LineObserver = Box<dyn FnMut(&str) + Send>;
 pub struct Worker {
     settings: WorkerSettings,
     /// The converter manager the cache clear reaches.
-    manager: ConverterManager,
+    pub(crate) manager: ConverterManager,
     /// `uncleared_worker_managers`: the per-worker managers jobs convert through.
-    worker_managers: Option<WorkerManagerRegistry>,
+    pub(crate) worker_managers: Option<WorkerManagerRegistry>,
     /// `retain_results`: every finished result.
-    retained: RetainedResults,
+    pub(crate) retained: RetainedResults,
     limits: Limits,
     jobs_total: u64,
     jobs_since_clear: u64,

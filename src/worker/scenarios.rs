@@ -32,7 +32,7 @@ impl LeakScenario {
 /// Results kept after their job ended (`retain_results`): never pruned.
 #[derive(Debug, Default)]
 pub struct RetainedResults {
-    results: Vec<ConversionResult>,
+    pub(crate) results: Vec<ConversionResult>,
 }
 
 impl RetainedResults {

@@ -483,3 +483,42 @@ fn each_leak_scenario_grows_while_the_default_worker_levels_off() {
         eprintln!("{scenario:?}: default {default:?} / scenario {leaky:?}");
     }
 }
+
+/// The seed's run, scaled down: 20 jobs of a 10-page PDF (standard pipeline, EasyOCR, md+json)
+/// with a clear every 3 jobs, at 5% of the real model sizes. Must take seconds, not minutes.
+#[test]
+fn a_scaled_seed_replay_runs_in_seconds() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let settings = WorkerSettings {
+        model_scale: 0.05,
+        ..settings(scratch.path(), vec![])
+    };
+    let mut worker = Worker::new(settings).expect("worker starts");
+    let pdf = pdf_bytes(10, 20);
+    let options = ConversionOptions {
+        to_formats: vec![OutputFormat::Md, OutputFormat::Json],
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let mut clears = 0;
+    for i in 0..20 {
+        let task = Task::convert(
+            vec![Source::from_bytes("report.pdf", &pdf)],
+            options.clone(),
+        );
+        let (report, clear) = worker.process(&format!("job-{i}"), task);
+        assert!(report.success, "{:?}", report.error);
+        assert_eq!(report.documents[0].pages, 10);
+        if let Some(clear) = clear {
+            clears += 1;
+            assert_eq!(
+                (clear.converters, clear.pipelines, clear.model_bytes),
+                (1, 1, 24_165_000)
+            );
+        }
+    }
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    eprintln!("20-job scaled seed replay: {elapsed_secs:.2} s");
+    assert_eq!(clears, 6);
+    assert!(elapsed_secs < 60.0, "{elapsed_secs} s");
+}
