@@ -16,7 +16,9 @@
 //! [`system`] (glibc `mallinfo2`).
 
 pub mod dhat;
+pub mod dhat_sites;
 pub mod jemalloc;
+pub mod sampling;
 pub mod system;
 
 use std::alloc::{GlobalAlloc, Layout, System};

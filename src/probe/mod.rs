@@ -6,9 +6,14 @@
 //! - [`take`]: a [`Prober`] takes a [`Snapshot`] in the worker child;
 //! - [`sampler`]: the parent samples the child's RSS during a job (peak RSS, memory limit).
 
+pub mod census;
+pub mod diagnostics;
 pub mod layers;
+pub mod owners;
+pub mod profiling;
 pub mod procfs;
 pub mod sampler;
+pub mod sites;
 pub mod snapshot;
 pub mod take;
 
