@@ -71,6 +71,39 @@ pub struct GrowthTable {
     pub rows: Vec<GrowthRow>,
 }
 
+impl GrowthTable {
+    /// The growth table of the analysis' diff between two jobs of one run. The per-job change
+    /// is the diff's change spread over the jobs between them (a display value).
+    pub fn from_diff(
+        diff: &crate::analysis::diff::Diff,
+        from_job: u64,
+        to_job: u64,
+    ) -> GrowthTable {
+        let jobs = to_job.saturating_sub(from_job).max(1) as f64;
+        let rows = |kind: GrowthKind, rows: &[crate::analysis::diff::DiffRow]| -> Vec<GrowthRow> {
+            rows.iter()
+                .map(|r| GrowthRow {
+                    kind,
+                    name: r.name.clone(),
+                    unit: r.unit.clone(),
+                    from: r.from,
+                    to: r.to,
+                    change: r.change,
+                    change_per_job: r.change / jobs,
+                })
+                .collect()
+        };
+        let mut all = rows(GrowthKind::Metric, &diff.metrics);
+        all.extend(rows(GrowthKind::Type, &diff.types));
+        all.extend(rows(GrowthKind::Site, &diff.sites));
+        GrowthTable {
+            from_job,
+            to_job,
+            rows: all,
+        }
+    }
+}
+
 /// A second run to compare the main one with (the comparison chart).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BaselineRun {

@@ -862,3 +862,84 @@ fn charts_with_no_values_at_all() {
     input.verdict.primary.floor.clear();
     assert_eq!(check_report(&input), ["trajectory"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `docling-memprof report`: re-render from saved data.
+
+fn run_report(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(crate::util::binary())
+        .arg("report")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn report_command_rerenders_a_run_folder() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let fixture = fixture_dir();
+    let output = run_report(&[
+        fixture.to_str().expect("utf-8 path"),
+        "--out",
+        out.path().to_str().expect("utf-8 path"),
+        "--baseline",
+        fixture.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "report failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!stdout.contains('\x1b'), "plain when piped");
+    assert!(stdout.contains("Clear Event"), "{stdout}");
+    for chart in ["trajectory", "growth", "comparison"] {
+        assert_png_800x480(&out.path().join(format!("charts/{chart}.png")));
+        assert_svg_parses(&out.path().join(format!("charts/{chart}.svg")));
+    }
+    let md = std::fs::read_to_string(out.path().join("report.md")).expect("report.md");
+    assert!(
+        md.starts_with("# Memory report: synthetic-sawtooth"),
+        "{md}"
+    );
+    assert!(md.contains("| Job 3 |"), "clear table present");
+}
+
+#[test]
+fn report_command_renders_a_log_without_charts() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let log = project_root().join("fixtures/logs/seed-20-jobs.log");
+    let output = run_report(&[
+        log.to_str().expect("utf-8 path"),
+        "--out",
+        out.path().to_str().expect("utf-8 path"),
+        "--no-charts",
+        "--quiet",
+        "--memory-limit",
+        "3GiB",
+    ]);
+    assert!(
+        output.status.success(),
+        "report failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !out.path().join("charts").exists(),
+        "--no-charts draws nothing"
+    );
+    let md = std::fs::read_to_string(out.path().join("report.md")).expect("report.md");
+    assert!(md.contains("| Job 3 | 1109 MB | 859 MB | 250 MB |"), "{md}");
+    assert!(out.path().join("report.html").is_file());
+}
+
+#[test]
+fn report_command_rejects_a_missing_path() {
+    let output = run_report(&["/nonexistent/run-folder"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

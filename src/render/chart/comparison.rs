@@ -96,8 +96,8 @@ pub fn draw<DB: DrawingBackend>(
         .y_label_formatter(&|v| format::mb(v.round()))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
-        .light_line_style(RGBColor(238, 238, 238))
-        .bold_line_style(RGBColor(215, 215, 215))
+        .max_light_lines(0)
+        .bold_line_style(RGBColor(225, 225, 225))
         .draw()
         .map_err(de)?;
     for (segs, color) in [(&base_live, BASE_LIVE), (&base_rss, BASE_RSS)] {

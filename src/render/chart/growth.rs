@@ -126,36 +126,32 @@ pub fn draw<DB: DrawingBackend>(
         .margin_bottom(6)
         .x_label_area_size(42)
         .y_label_area_size(NAME_AREA_PX)
-        .build_cartesian_2d(x_lo..x_hi, (0usize..n).into_segmented())
+        .build_cartesian_2d(x_lo..x_hi, -0.6..(n as f64 - 0.4))
         .map_err(de)?;
     let unit = spec.unit.clone();
     let x_desc = format!(
         "change from job {} to job {} ({unit})",
         spec.from_job, spec.to_job
     );
-    let label_for = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(i) => n
-            .checked_sub(i + 1)
-            .and_then(|k| names.get(k))
-            .cloned()
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
+    let decimals = axis_decimals(x_hi - x_lo);
     chart
         .configure_mesh()
         .disable_y_mesh()
         .x_desc(x_desc)
         .x_labels(8)
-        .x_label_formatter(&|v| format::signed(*v))
-        .y_labels(n)
-        .y_label_formatter(&label_for)
+        .x_label_formatter(&|v| format!("{v:.decimals$}"))
+        .y_labels(0)
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 14))
-        .light_line_style(RGBColor(238, 238, 238))
-        .bold_line_style(RGBColor(215, 215, 215))
+        .max_light_lines(0)
+        .bold_line_style(RGBColor(225, 225, 225))
         .draw()
         .map_err(de)?;
 
+    let name_anchor = name_style.pos(text_anchor::Pos::new(
+        text_anchor::HPos::Right,
+        text_anchor::VPos::Center,
+    ));
     let value_style =
         TextStyle::from((FONT, 12).into_font())
             .color(&DARK)
@@ -164,22 +160,24 @@ pub fn draw<DB: DrawingBackend>(
                 text_anchor::VPos::Center,
             ));
     for (k, (_, change, per_job)) in spec.bars.iter().enumerate() {
-        let slot = n - 1 - k;
+        let slot = (n - 1 - k) as f64;
         let color = if *change >= 0.0 { VERMILLION } else { GREEN };
         let (a, b) = if *change >= 0.0 {
             (0.0, *change)
         } else {
             (*change, 0.0)
         };
-        let mut bar = Rectangle::new(
-            [
-                (a, SegmentValue::Exact(slot)),
-                (b, SegmentValue::Exact(slot + 1)),
-            ],
-            color.filled(),
-        );
-        bar.set_margin(6, 6, 0, 0);
-        chart.draw_series(std::iter::once(bar)).map_err(de)?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(a, slot - 0.32), (b, slot + 0.32)],
+                color.filled(),
+            )))
+            .map_err(de)?;
+        let (px, py) = chart.backend_coord(&(x_lo, slot));
+        if let Some(name) = names.get(k) {
+            root.draw_text(name, &name_anchor, (px - 8, py))
+                .map_err(de)?;
+        }
         let label = format!(
             "{} ({}/job)",
             format::with_unit(*change, &spec.unit),
@@ -188,10 +186,23 @@ pub fn draw<DB: DrawingBackend>(
         chart
             .draw_series(std::iter::once(Text::new(
                 label,
-                (b.max(0.0) + span * 0.01, SegmentValue::CenterOf(slot)),
+                (b.max(0.0) + span * 0.01, slot),
                 value_style.clone(),
             )))
             .map_err(de)?;
     }
     Ok(())
+}
+
+/// Decimals for axis ticks over a span, so that every tick prints alike.
+fn axis_decimals(span: f64) -> usize {
+    if span >= 50.0 {
+        0
+    } else if span >= 5.0 {
+        1
+    } else if span >= 0.5 {
+        2
+    } else {
+        3
+    }
 }

@@ -30,6 +30,7 @@ struct Plan {
     floor: Vec<(f64, f64)>,
     fit: Option<[(f64, f64); 2]>,
     fit_label: String,
+    floor_series: String,
     limit: Option<f64>,
     limit_in_view: bool,
     crossing: Option<u64>,
@@ -157,6 +158,7 @@ fn plan(input: &ReportInput) -> Plan {
         floor,
         fit,
         fit_label,
+        floor_series: primary.series.clone(),
         limit,
         limit_in_view,
         crossing,
@@ -188,7 +190,13 @@ fn legend(plan: &Plan) -> Vec<LegendEntry> {
         entries.push(LegendEntry::new("RSS before job 1", Sample::Circle(SKY)));
     }
     if !plan.floor.is_empty() {
-        entries.push(LegendEntry::new("floor", Sample::Square(DARK)));
+        let series = format::series_name(&plan.floor_series);
+        let label = if plan.clears.is_empty() {
+            format!("floor ({series})")
+        } else {
+            format!("floor after clears ({series})")
+        };
+        entries.push(LegendEntry::new(label, Sample::Square(DARK)));
     }
     if plan.fit.is_some() {
         entries.push(LegendEntry::new(
@@ -248,8 +256,8 @@ pub fn draw<DB: DrawingBackend>(
         .y_label_formatter(&|v| format::mb(v.round()))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
-        .light_line_style(RGBColor(238, 238, 238))
-        .bold_line_style(RGBColor(215, 215, 215))
+        .max_light_lines(0)
+        .bold_line_style(RGBColor(225, 225, 225))
         .draw()
         .map_err(de)?;
 
