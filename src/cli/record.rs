@@ -1,10 +1,60 @@
-//! `docling-memprof record`.
+//! `docling-memprof record`: turn a docling-serve worker log into a replayable workload.
+
+use std::path::PathBuf;
 
 use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct RecordArgs {}
+use crate::logs::{parse_file, record::record};
 
-pub fn run(_args: RecordArgs) -> crate::Result<i32> {
-    Err(crate::Error::Internal("`record` is being built".into()))
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The worker log.
+    pub log: PathBuf,
+    /// Where to write the workload (JSON).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The workload's name (default: the log file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+pub fn run(args: RecordArgs) -> crate::Result<i32> {
+    let log = parse_file(&args.log)?;
+    if log.jobs.is_empty() {
+        return Err(crate::Error::bad_input(
+            &args.log,
+            "file",
+            "no job found in the log",
+        ));
+    }
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.log
+            .file_stem()
+            .map_or("recorded".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let recorded = record(&log, &name);
+    if recorded.workload.jobs.is_empty() {
+        return Err(crate::Error::bad_input(
+            &args.log,
+            "file",
+            "no job with a document in the log",
+        ));
+    }
+    let text = serde_json::to_string_pretty(&recorded.workload)
+        .map_err(|e| crate::Error::Internal(e.to_string()))?;
+    std::fs::write(&args.output, text + "\n")
+        .map_err(|e| crate::Error::io(format!("writing {}", args.output.display()), e))?;
+    for note in &recorded.notes {
+        eprintln!("note: {note}");
+    }
+    if log.unreadable_count > 0 {
+        eprintln!("note: {} unreadable line(s) skipped", log.unreadable_count);
+    }
+    eprintln!(
+        "wrote {} ({} job(s), {} document(s))",
+        args.output.display(),
+        recorded.workload.jobs.len(),
+        recorded.workload.documents.len()
+    );
+    Ok(0)
 }
