@@ -25,6 +25,7 @@ use super::document::{DocumentError, DocumentFormat, Limits};
 use super::options::{ConversionOptions, PipelineKind};
 use super::pipeline::{ConversionError, Converted, PageImage, Pipeline, PipelineOptions};
 use super::{LeakScenario, WorkerSettings};
+use crate::probe::census::Tally;
 
 /// A converter: the options it was built for and its pipelines.
 #[derive(Debug)]
@@ -34,6 +35,8 @@ pub struct Converter {
     artifacts_path: Option<PathBuf>,
     model_scale: f64,
     pub(crate) pipelines: HashMap<(PipelineKind, String), Pipeline>,
+    /// Live-instance census token (see `crate::probe::census`).
+    pub census: Tally<Self>,
 }
 
 impl Converter {
@@ -48,6 +51,7 @@ impl Converter {
             artifacts_path,
             model_scale,
             pipelines: HashMap::new(),
+            census: Tally::new(),
         }
     }
 
@@ -116,6 +120,8 @@ impl Converter {
 pub struct SideMapEntry {
     pub options: ConversionOptions,
     pub canonical_json: String,
+    /// Live-instance census token (see `crate::probe::census`).
+    pub census: Tally<Self>,
 }
 
 #[derive(Debug)]
@@ -144,6 +150,8 @@ pub struct ConverterManager {
     model_scale: f64,
     /// Page images kept by the `page_images` scenario: never emptied, not even by a clear.
     pub(crate) page_image_store: Vec<PageImage>,
+    /// Live-instance census token (see `crate::probe::census`).
+    pub census: Tally<Self>,
 }
 
 impl ConverterManager {
@@ -162,6 +170,7 @@ impl ConverterManager {
             artifacts_path: settings.artifacts_path.clone(),
             model_scale: settings.model_scale,
             page_image_store: Vec::new(),
+            census: Tally::new(),
         }
     }
 
@@ -178,6 +187,7 @@ impl ConverterManager {
                 SideMapEntry {
                     options: options.clone(),
                     canonical_json: options.pipeline_shaping_json(),
+                    census: Tally::new(),
                 },
             );
             if let ConverterCache::Lru(lru) = &mut self.cache {

@@ -13,6 +13,7 @@ use super::task::{
     ClearReport, ConversionResult, DocumentReport, JobReport, Source, Task, TaskType,
 };
 use super::{LeakScenario, WorkerError, WorkerSettings};
+use crate::probe::census::Tally;
 use crate::probe::WorkerState;
 
 /// Something that sees every log line the worker emits (besides the `log` facade).
@@ -343,15 +344,16 @@ impl Worker {
             TaskType::Convert => Vec::new(),
             TaskType::Chunk => chunk(&document),
         };
-        Ok((
-            ConversionResult {
-                name: name.to_string(),
-                pages,
-                outputs,
-                chunks,
-            },
+        let mut result = ConversionResult {
+            name: name.to_string(),
             pages,
-        ))
+            outputs,
+            chunks,
+            census: Tally::new(),
+        };
+        // The census counts a result with the text it holds.
+        result.census = Tally::with_bytes(result.text_bytes() as usize);
+        Ok((result, pages))
     }
 
     /// Whether the cache clear is due (every `jobs_between_cache_clear` jobs, failed ones

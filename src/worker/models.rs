@@ -14,6 +14,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::WorkerError;
+use crate::probe::census::Tally;
 
 /// The models of docling's standard pipeline (and its OCR engines).
 #[derive(
@@ -119,6 +120,8 @@ pub struct Model {
     pub kind: ModelKind,
     pub source: WeightsSource,
     weights: Vec<u8>,
+    /// Live-instance census token (see `crate::probe::census`).
+    pub census: Tally<Self>,
 }
 
 /// Bytes between two weights read by [`Model::infer`]: one read per cache line.
@@ -163,6 +166,7 @@ impl Model {
         Model {
             kind,
             source: WeightsSource::Generated { scale },
+            census: Tally::with_bytes(weights.len()),
             weights,
         }
     }
@@ -189,6 +193,7 @@ impl Model {
         Ok(Model {
             kind,
             source: WeightsSource::Artifact(path.to_path_buf()),
+            census: Tally::with_bytes(weights.len()),
             weights,
         })
     }

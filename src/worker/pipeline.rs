@@ -15,6 +15,7 @@ use super::document::{self, Document, DocumentError, DocumentFormat, Limits, Pag
 use super::models::{Model, ModelKind};
 use super::options::{ConversionOptions, ImageExportMode, OcrEngine, PipelineKind, TableMode};
 use super::WorkerError;
+use crate::probe::census::Tally;
 
 /// The options that shape one pipeline (docling's `PdfPipelineOptions`), hashed with MD5 for
 /// the converter's pipeline cache key.
@@ -134,6 +135,8 @@ pub struct PageImage {
     pub width_px: usize,
     pub height_px: usize,
     pub rgb: Vec<u8>,
+    /// Live-instance census token (see `crate::probe::census`).
+    pub census: Tally<Self>,
 }
 
 /// Letter size, for pages whose size is unknown.
@@ -181,6 +184,7 @@ impl PageImage {
             page_no: page.page_no,
             width_px,
             height_px,
+            census: Tally::with_bytes(rgb.len()),
             rgb,
         }
     }
@@ -214,6 +218,8 @@ pub struct Converted {
 pub struct Pipeline {
     pub options: PipelineOptions,
     models: Vec<Model>,
+    /// Live-instance census token (see `crate::probe::census`).
+    pub census: Tally<Self>,
 }
 
 impl Pipeline {
@@ -224,7 +230,11 @@ impl Pipeline {
             .into_iter()
             .map(|kind| Model::load(kind, options.artifacts_path.as_deref(), options.model_scale))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Pipeline { options, models })
+        Ok(Pipeline {
+            options,
+            models,
+            census: Tally::new(),
+        })
     }
 
     pub fn kind(&self) -> PipelineKind {

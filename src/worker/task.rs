@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::options::{ConversionOptions, OutputFormat};
+use crate::probe::census::Tally;
 
 /// docling-serve's task types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -99,6 +100,9 @@ pub struct ConversionResult {
     /// For chunk tasks: the document's chunks (empty for convert tasks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<String>,
+    /// Live-instance census token (see `crate::probe::census`).
+    #[serde(skip)]
+    pub census: Tally<Self>,
 }
 
 impl ConversionResult {

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::format::DocumentFormat;
+use crate::probe::census::Tally;
 
 /// A parsed document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +19,9 @@ pub struct Document {
     pub pages: Vec<Page>,
     /// The content in reading order.
     pub items: Vec<Item>,
+    /// Live-instance census token (see `crate::probe::census`).
+    #[serde(skip)]
+    pub census: Tally<Self>,
 }
 
 /// One page of a document.
@@ -57,6 +61,9 @@ pub struct BoundingBox {
 pub struct Item {
     pub kind: ItemKind,
     pub prov: Provenance,
+    /// Live-instance census token (see `crate::probe::census`).
+    #[serde(skip)]
+    pub census: Tally<Self>,
 }
 
 /// What an item is.
@@ -129,6 +136,9 @@ pub struct Table {
     pub num_cols: u32,
     /// One entry per source cell (a spanning cell appears once), in row-major order.
     pub cells: Vec<TableCell>,
+    /// Live-instance census token (see `crate::probe::census`).
+    #[serde(skip)]
+    pub census: Tally<Self>,
 }
 
 /// One cell of a table.
@@ -141,6 +151,9 @@ pub struct TableCell {
     pub text: String,
     pub column_header: bool,
     pub row_header: bool,
+    /// Live-instance census token (see `crate::probe::census`).
+    #[serde(skip)]
+    pub census: Tally<Self>,
 }
 
 impl Table {
@@ -245,6 +258,7 @@ impl TableBuilder {
             text,
             column_header,
             row_header,
+            census: Tally::new(),
         });
     }
 
@@ -299,6 +313,7 @@ impl TableBuilder {
             num_rows: if self.cells.is_empty() { 0 } else { num_rows },
             num_cols: self.num_cols,
             cells: self.cells,
+            census: Tally::new(),
         }
     }
 }
@@ -311,6 +326,7 @@ impl Document {
             format,
             pages: Vec::new(),
             items: Vec::new(),
+            census: Tally::new(),
         }
     }
 
@@ -326,6 +342,7 @@ impl Document {
                 page_no,
                 bbox: None,
             },
+            census: Tally::new(),
         });
     }
 
