@@ -267,11 +267,14 @@ pub fn summary_table(records: &[JobRecord]) -> Table {
     for r in records {
         let after = r.after_job.as_ref();
         let clear = r.cache_clear.as_ref().map(|c| {
-            format!(
-                "{} ({})",
-                format_size(c.after_clear.process.rss_bytes),
-                format_size(c.rss_before_bytes.saturating_sub(c.rss_after_bytes))
-            )
+            let after_clear_rss = c.after_clear.process.rss_bytes;
+            // Freed: from the snapshots when there are (both read before any purge), else the
+            // worker's own before/after reading.
+            let freed = match after {
+                Some(s) => s.process.rss_bytes.saturating_sub(after_clear_rss),
+                None => c.rss_before_bytes.saturating_sub(c.rss_after_bytes),
+            };
+            format!("{} ({})", format_size(after_clear_rss), format_size(freed))
         });
         table.add_row(vec![
             Cell::new(r.job).set_alignment(CellAlignment::Right),

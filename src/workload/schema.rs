@@ -158,3 +158,123 @@ impl Workload {
         self.documents.iter().find(|d| d.id == id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::worker::{ImageExportMode, OcrEngine, OutputFormat, PipelineKind, TableMode};
+
+    fn schema() -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/workload.schema.json");
+        let text = std::fs::read_to_string(path).expect("fixtures/workload.schema.json");
+        serde_json::from_str(&text).expect("the schema is JSON")
+    }
+
+    fn schema_props(object: &Value) -> BTreeSet<String> {
+        object["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn keys<T: Serialize>(value: &T) -> BTreeSet<String> {
+        serde_json::to_value(value)
+            .expect("serializes")
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn enum_values(def: &Value) -> Vec<Value> {
+        def["enum"]
+            .as_array()
+            .or_else(|| def["items"]["enum"].as_array())
+            .expect("enum")
+            .clone()
+    }
+
+    #[test]
+    fn json_schema_matches_the_serde_types() {
+        let s = schema();
+        let defs = &s["$defs"];
+        let generated = GeneratedDocument {
+            format: DocumentFormat::Pdf,
+            pages: 1,
+            size_bytes: 1,
+            seed: 0,
+            file_name: Some("a.pdf".into()),
+        };
+        let document = DocumentSpec {
+            id: "a".into(),
+            path: Some("a.pdf".into()),
+            generate: Some(generated.clone()),
+        };
+        let job = JobSpec {
+            name: "j".into(),
+            task_type: TaskType::Convert,
+            options: ConversionOptions::default(),
+            documents: vec!["a".into()],
+            sources: SourceMode::File,
+        };
+        let workload = Workload {
+            schema_version: WORKLOAD_SCHEMA_VERSION,
+            name: Some("w".into()),
+            description: Some("d".into()),
+            worker: WorkloadWorker::default(),
+            documents: vec![document.clone()],
+            jobs: vec![job.clone()],
+            repeat: 1,
+        };
+        assert_eq!(schema_props(&s), keys(&workload));
+        assert_eq!(
+            schema_props(&defs["worker"]),
+            keys(&WorkloadWorker::default())
+        );
+        assert_eq!(schema_props(&defs["document"]), keys(&document));
+        assert_eq!(schema_props(&defs["generated"]), keys(&generated));
+        assert_eq!(schema_props(&defs["job"]), keys(&job));
+        assert_eq!(
+            schema_props(&defs["options"]),
+            keys(&ConversionOptions::default())
+        );
+
+        // Every enum value the schema allows is one the types accept, and the lists are complete
+        // where the types enumerate themselves.
+        let scenarios = enum_values(&defs["worker"]["properties"]["scenarios"]);
+        let all: Vec<Value> = LeakScenario::ALL
+            .iter()
+            .map(|s| serde_json::to_value(s).expect("ser"))
+            .collect();
+        assert_eq!(scenarios, all);
+        let formats = enum_values(&defs["generated"]["properties"]["format"]);
+        let all: Vec<Value> = DocumentFormat::ALL
+            .iter()
+            .map(|f| serde_json::to_value(f).expect("ser"))
+            .collect();
+        assert_eq!(formats, all);
+        let o = &defs["options"]["properties"];
+        fn accepts<T: for<'de> Deserialize<'de>>(values: Vec<Value>) {
+            for v in values {
+                assert!(
+                    serde_json::from_value::<T>(v.clone()).is_ok(),
+                    "{v} not accepted"
+                );
+            }
+        }
+        accepts::<PipelineKind>(enum_values(&o["pipeline"]));
+        accepts::<OcrEngine>(enum_values(&o["ocr_engine"]));
+        accepts::<TableMode>(enum_values(&o["table_mode"]));
+        accepts::<ImageExportMode>(enum_values(&o["image_export_mode"]));
+        accepts::<OutputFormat>(enum_values(&o["to_formats"]));
+        accepts::<TaskType>(enum_values(&defs["job"]["properties"]["task_type"]));
+        accepts::<SourceMode>(enum_values(&defs["job"]["properties"]["sources"]));
+    }
+}

@@ -165,7 +165,7 @@ fn replay_under_dhat_records_every_job_and_clear() {
 #[test]
 fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let workload = pdf_workload(tmp.path(), 6, 2, &["retain_results"]);
+    let workload = pdf_workload(tmp.path(), 6, 2, &["page_images"]);
     let out = tmp.path().join("run");
     ok(&replay(&workload, &out, &[], &[]));
     let (_, records) = read(&out);
@@ -183,10 +183,6 @@ fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
         floors.windows(2).all(|w| w[1] > w[0]),
         "live bytes after each clear: {floors:?}"
     );
-    assert!(records
-        .last()
-        .and_then(|r| r.after_job.as_ref())
-        .is_some_and(|s| s.worker.retained_results == 12));
 }
 
 #[test]
