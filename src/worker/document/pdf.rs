@@ -5,7 +5,7 @@
 //! Hostile input: the nesting of arrays and dictionaries is checked before lopdf's recursive
 //! parser sees the bytes (file and content streams), object and page counts are bounded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document as PdfDocument, Encoding, Object, ObjectId};
@@ -123,12 +123,12 @@ fn page_text_lines(
     page_id: ObjectId,
     limits: &Limits,
 ) -> Result<Vec<Line>, DocumentError> {
-    let encodings: BTreeMap<Vec<u8>, Encoding> = pdf
+    let encodings: BTreeMap<Vec<u8>, Decoder> = pdf
         .get_page_fonts(page_id)
         .unwrap_or_default()
         .into_iter()
         .filter(|(_, font)| is_font(font))
-        .filter_map(|(font_name, font)| font.get_font_encoding(pdf).ok().map(|e| (font_name, e)))
+        .filter_map(|(font_name, font)| decoder(pdf, font).map(|d| (font_name, d)))
         .collect();
     let Ok(content_bytes) = pdf.get_page_content(page_id) else {
         return Ok(Vec::new());
@@ -146,7 +146,7 @@ fn page_text_lines(
         text: String::new(),
     };
     let (mut font_size, mut scale, mut leading, mut line_y) = (12.0f32, 1.0f32, 0.0f32, 0.0f32);
-    let mut encoding: Option<&Encoding> = None;
+    let mut encoding: Option<&Decoder> = None;
     let finish_line = |current: &mut Line, lines: &mut Vec<Line>, y: f32, size: f32| {
         if !current.text.trim().is_empty() {
             lines.push(std::mem::replace(
@@ -227,18 +227,58 @@ fn page_text_lines(
     Ok(lines)
 }
 
-fn show_text(out: &mut String, encoding: Option<&Encoding>, operands: &[Object]) {
+/// How a font's string bytes become text: its ToUnicode CMap (read here, as lopdf refuses
+/// many real ones), else lopdf's encoding tables.
+struct Decoder<'a> {
+    cmap: Option<ToUnicode>,
+    encoding: Option<Encoding<'a>>,
+}
+
+fn decoder<'a>(pdf: &'a PdfDocument, font: &'a Dictionary) -> Option<Decoder<'a>> {
+    let cmap = font
+        .get(b"ToUnicode")
+        .ok()
+        .and_then(|o| o.as_reference().ok())
+        .and_then(|id| pdf.get_object(id).ok())
+        .and_then(|o| o.as_stream().ok())
+        .and_then(|stream| {
+            stream
+                .decompressed_content()
+                .ok()
+                .or_else(|| Some(stream.content.clone()))
+        })
+        .and_then(|bytes| ToUnicode::parse(&bytes))
+        .map(|mut cmap| {
+            // Simple fonts use one-byte codes whatever their CMap's code space claims.
+            if !matches!(font.get(b"Subtype").and_then(Object::as_name), Ok(b"Type0")) {
+                cmap.code_bytes = 1;
+            }
+            cmap
+        });
+    let encoding = font.get_font_encoding(pdf).ok();
+    (cmap.is_some() || encoding.is_some()).then_some(Decoder { cmap, encoding })
+}
+
+fn show_text(out: &mut String, encoding: Option<&Decoder>, operands: &[Object]) {
     for operand in operands {
         match operand {
             Object::String(bytes, _) => {
-                match encoding.and_then(|e| PdfDocument::decode_text(e, bytes).ok()) {
-                    Some(text) => out.push_str(&text),
-                    None => out.extend(
-                        bytes
-                            .iter()
-                            .filter(|b| b.is_ascii_graphic() || **b == b' ')
-                            .map(|&b| b as char),
-                    ),
+                let Some(decoder) = encoding else {
+                    push_ascii(out, bytes);
+                    continue;
+                };
+                // lopdf's encoding when it reads the font (its CMap reader is the more complete
+                // where it works); else our CMap reader; else printable ASCII.
+                if let Some(text) = decoder
+                    .encoding
+                    .as_ref()
+                    .and_then(|e| PdfDocument::decode_text(e, bytes).ok())
+                {
+                    out.push_str(&text);
+                } else if let Some(cmap) = &decoder.cmap {
+                    cmap.decode(bytes, out);
+                } else {
+                    push_ascii(out, bytes);
                 }
             }
             Object::Array(items) => show_text(out, encoding, items),
@@ -247,6 +287,173 @@ fn show_text(out: &mut String, encoding: Option<&Encoding>, operands: &[Object])
             _ => {}
         }
     }
+}
+
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.extend(
+        bytes
+            .iter()
+            .filter(|b| b.is_ascii_graphic() || **b == b' ')
+            .map(|&b| b as char),
+    );
+}
+
+/// A ToUnicode CMap: character codes (1 to 4 bytes) to text.
+struct ToUnicode {
+    code_bytes: usize,
+    map: HashMap<u32, String>,
+}
+
+/// The most entries read from one CMap (a hostile `bfrange` could name four billion).
+const MAX_CMAP_ENTRIES: usize = 1 << 17;
+
+impl ToUnicode {
+    fn parse(bytes: &[u8]) -> Option<ToUnicode> {
+        let tokens = cmap_tokens(bytes);
+        let mut code_bytes = 0usize;
+        let mut map = HashMap::new();
+        let mut i = 0;
+        let hex_value = |h: &[u8]| {
+            h.iter()
+                .take(4)
+                .fold(0u32, |acc, b| (acc << 8) | u32::from(*b))
+        };
+        while i < tokens.len() {
+            match &tokens[i] {
+                CMapToken::Word(w) if w == b"begincodespacerange" => {
+                    if let Some(CMapToken::Hex(lo)) = tokens.get(i + 1) {
+                        code_bytes = code_bytes.max(lo.len().clamp(1, 4));
+                    }
+                }
+                CMapToken::Word(w) if w == b"beginbfchar" => {
+                    i += 1;
+                    while let (Some(CMapToken::Hex(src)), Some(CMapToken::Hex(dst))) =
+                        (tokens.get(i), tokens.get(i + 1))
+                    {
+                        if map.len() < MAX_CMAP_ENTRIES {
+                            map.insert(hex_value(src), utf16_text(dst));
+                        }
+                        i += 2;
+                    }
+                    continue;
+                }
+                CMapToken::Word(w) if w == b"beginbfrange" => {
+                    i += 1;
+                    while let (Some(CMapToken::Hex(lo)), Some(CMapToken::Hex(hi))) =
+                        (tokens.get(i), tokens.get(i + 1))
+                    {
+                        let (lo, hi) = (hex_value(lo), hex_value(hi));
+                        match tokens.get(i + 2) {
+                            Some(CMapToken::Hex(dst)) => {
+                                let mut units: Vec<u16> = dst
+                                    .chunks(2)
+                                    .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                                    .collect();
+                                for code in lo..=hi.min(lo.saturating_add(0xffff)) {
+                                    if map.len() >= MAX_CMAP_ENTRIES {
+                                        break;
+                                    }
+                                    map.insert(code, String::from_utf16_lossy(&units));
+                                    if let Some(last) = units.last_mut() {
+                                        *last = last.wrapping_add(1);
+                                    }
+                                }
+                                i += 3;
+                            }
+                            Some(CMapToken::Open) => {
+                                let mut j = i + 3;
+                                let mut code = lo;
+                                while let Some(CMapToken::Hex(dst)) = tokens.get(j) {
+                                    if code <= hi && map.len() < MAX_CMAP_ENTRIES {
+                                        map.insert(code, utf16_text(dst));
+                                    }
+                                    code = code.saturating_add(1);
+                                    j += 1;
+                                }
+                                i = j + 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        (!map.is_empty()).then_some(ToUnicode {
+            code_bytes: code_bytes.max(1),
+            map,
+        })
+    }
+
+    fn decode(&self, bytes: &[u8], out: &mut String) {
+        for chunk in bytes.chunks(self.code_bytes) {
+            let code = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+            if let Some(text) = self.map.get(&code) {
+                out.extend(text.chars().filter(|c| !c.is_control() || *c == ' '));
+            }
+        }
+    }
+}
+
+fn utf16_text(hex: &[u8]) -> String {
+    let units: Vec<u16> = hex
+        .chunks(2)
+        .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
+enum CMapToken {
+    Hex(Vec<u8>),
+    Word(Vec<u8>),
+    Open,
+    Close,
+}
+
+fn cmap_tokens(bytes: &[u8]) -> Vec<CMapToken> {
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let hex_digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' if bytes.get(i + 1) != Some(&b'<') => {
+                let mut digits = Vec::new();
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'>' {
+                    if let Some(d) = hex_digit(bytes[i]) {
+                        digits.push(d);
+                    }
+                    i += 1;
+                }
+                if digits.len() % 2 == 1 {
+                    digits.push(0);
+                }
+                tokens.push(CMapToken::Hex(
+                    digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect(),
+                ));
+            }
+            b'[' => tokens.push(CMapToken::Open),
+            b']' => tokens.push(CMapToken::Close),
+            b'%' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b if b.is_ascii_alphanumeric() => {
+                let start = i;
+                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                tokens.push(CMapToken::Word(bytes[start..i].to_vec()));
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    tokens
 }
 
 /// The font size carrying the most characters.
@@ -267,7 +474,7 @@ fn lines_to_items(doc: &mut Document, page_no: u32, lines: &[Line], body_size: f
     let mut paragraph = String::new();
     let mut previous: Option<&Line> = None;
     for line in lines {
-        let text = line.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = logical_order(&line.text.split_whitespace().collect::<Vec<_>>().join(" "));
         let is_heading = line.size > body_size * 1.15 && text.len() < 160;
         let gap_break = previous.is_some_and(|p| {
             let gap = (p.y - line.y).abs();
@@ -290,6 +497,36 @@ fn lines_to_items(doc: &mut Document, page_no: u32, lines: &[Line], body_size: f
         previous = Some(line);
     }
     flush_paragraph(doc, page_no, &mut paragraph);
+}
+
+fn is_rtl(c: char) -> bool {
+    matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
+}
+
+/// A line shown in visual order (right-to-left scripts reversed by the PDF's glyph order)
+/// back in logical order: when most letters are right-to-left, reverse the line, then put
+/// each left-to-right run (Latin words, numbers) back the right way round.
+fn logical_order(line: &str) -> String {
+    let (rtl, letters) = line
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .fold((0, 0), |(r, l), c| (r + usize::from(is_rtl(c)), l + 1));
+    if rtl * 2 <= letters {
+        return line.to_string();
+    }
+    let reversed: Vec<char> = line.chars().rev().collect();
+    let mut out = String::with_capacity(line.len());
+    let mut run: Vec<char> = Vec::new();
+    for c in reversed {
+        if is_rtl(c) || c.is_whitespace() {
+            out.extend(run.drain(..).rev());
+            out.push(c);
+        } else {
+            run.push(c);
+        }
+    }
+    out.extend(run.drain(..).rev());
+    out
 }
 
 fn flush_paragraph(doc: &mut Document, page_no: u32, paragraph: &mut String) {
@@ -371,6 +608,18 @@ mod tests {
         assert_eq!(max_nesting(b"<< /A [1 [2]] >>"), 3);
         assert_eq!(max_nesting(b"(a[[[[\\)) [1]"), 1);
         assert_eq!(max_nesting(b"stream\n[[[[[[\nendstream [x]"), 1);
+    }
+
+    #[test]
+    fn to_unicode_cmaps_decode() {
+        let cmap = b"1 begincodespacerange <0000> <FFFF> endcodespacerange 2 beginbfchar <0003> <0020> <0014> <0031> endbfchar 1 beginbfrange <0024> <0026> <0041> <0030> <0031> [<0078> <0079>] endbfrange";
+        let cmap = ToUnicode::parse(cmap).expect("parses");
+        let mut out = String::new();
+        cmap.decode(
+            &[0, 0x24, 0, 0x26, 0, 3, 0, 0x14, 0, 0x31, 0, 0x99],
+            &mut out,
+        );
+        assert_eq!(out, "AC 1y");
     }
 
     #[test]

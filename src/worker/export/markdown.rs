@@ -32,16 +32,16 @@ fn write_item(out: &mut String, kind: &ItemKind) {
     match kind {
         ItemKind::Title { text } => {
             out.push_str("# ");
-            out.push_str(text);
+            push_text(out, text);
         }
         ItemKind::SectionHeader { level, text } => {
             for _ in 0..=(*level).clamp(1, 5) {
                 out.push('#');
             }
             out.push(' ');
-            out.push_str(text);
+            push_text(out, text);
         }
-        ItemKind::Paragraph { text } => out.push_str(text),
+        ItemKind::Paragraph { text } => push_text(out, text),
         ItemKind::ListItem {
             ordered,
             marker,
@@ -53,7 +53,7 @@ fn write_item(out: &mut String, kind: &ItemKind) {
             }
             out.push_str(if *ordered { marker } else { "-" });
             out.push(' ');
-            out.push_str(text);
+            push_text(out, text);
         }
         ItemKind::Code { text, .. } => {
             out.push_str("```\n");
@@ -93,6 +93,22 @@ fn write_table(out: &mut String, table: &Table) {
             for _ in row {
                 out.push_str(" - |");
             }
+        }
+    }
+}
+
+/// Body text with `& < >` escaped as HTML entities, as docling's Markdown export does.
+fn push_text(out: &mut String, text: &str) {
+    if !text.contains(['&', '<', '>']) {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
         }
     }
 }
