@@ -9,7 +9,8 @@
 //! [`crate::probe::AllocatorLayers::live_bytes`] prefers.
 //!
 //! Profilers run in dhat's testing mode: dropping one neither prints to stderr (the child's
-//! stderr is `worker.log`) nor writes `dhat-heap.json`.
+//! stderr is `worker.log`) nor writes `dhat-heap.json`; except with `--sites exact`, where
+//! [`super::dhat_sites::builder`] gives each job's profiler a file to write.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -68,7 +69,7 @@ pub fn start_job_profiler() {
     with_profiler(|slot| {
         // Drop the previous profiler first: dhat allows one at a time.
         drop(slot.take());
-        *slot = Some(::dhat::Profiler::builder().testing().build());
+        *slot = Some(super::dhat_sites::builder().build());
     });
 }
 

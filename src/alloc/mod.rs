@@ -174,8 +174,14 @@ unsafe impl GlobalAlloc for SelectedAllocator {
             }
             // SAFETY: forwarded with the caller's guarantees.
             CODE_SYSTEM => unsafe { System.alloc(layout) },
-            // SAFETY: forwarded with the caller's guarantees.
-            _ => unsafe { JEMALLOC.alloc(layout) },
+            _ => {
+                // SAFETY: forwarded with the caller's guarantees.
+                let ptr = unsafe { JEMALLOC.alloc(layout) };
+                if sampling::is_enabled() {
+                    sampling::on_alloc(ptr, layout.size());
+                }
+                ptr
+            }
         }
     }
 
@@ -192,8 +198,14 @@ unsafe impl GlobalAlloc for SelectedAllocator {
             }
             // SAFETY: forwarded with the caller's guarantees.
             CODE_SYSTEM => unsafe { System.alloc_zeroed(layout) },
-            // SAFETY: forwarded with the caller's guarantees.
-            _ => unsafe { JEMALLOC.alloc_zeroed(layout) },
+            _ => {
+                // SAFETY: forwarded with the caller's guarantees.
+                let ptr = unsafe { JEMALLOC.alloc_zeroed(layout) };
+                if sampling::is_enabled() {
+                    sampling::on_alloc(ptr, layout.size());
+                }
+                ptr
+            }
         }
     }
 
@@ -207,8 +219,13 @@ unsafe impl GlobalAlloc for SelectedAllocator {
             }
             // SAFETY: `ptr` was allocated by System with `layout`.
             CODE_SYSTEM => unsafe { System.dealloc(ptr, layout) },
-            // SAFETY: `ptr` was allocated by jemalloc with `layout`.
-            _ => unsafe { JEMALLOC.dealloc(ptr, layout) },
+            _ => {
+                if sampling::is_enabled() {
+                    sampling::on_dealloc(ptr, layout.size());
+                }
+                // SAFETY: `ptr` was allocated by jemalloc with `layout`.
+                unsafe { JEMALLOC.dealloc(ptr, layout) }
+            }
         }
     }
 
@@ -225,8 +242,18 @@ unsafe impl GlobalAlloc for SelectedAllocator {
             }
             // SAFETY: `ptr` was allocated by System with `layout`.
             CODE_SYSTEM => unsafe { System.realloc(ptr, layout, new_size) },
-            // SAFETY: `ptr` was allocated by jemalloc with `layout`.
-            _ => unsafe { JEMALLOC.realloc(ptr, layout, new_size) },
+            _ => {
+                let sampled = sampling::is_enabled();
+                if sampled {
+                    sampling::on_dealloc(ptr, layout.size());
+                }
+                // SAFETY: `ptr` was allocated by jemalloc with `layout`.
+                let new_ptr = unsafe { JEMALLOC.realloc(ptr, layout, new_size) };
+                if sampled {
+                    sampling::on_alloc(new_ptr, new_size);
+                }
+                new_ptr
+            }
         }
     }
 }

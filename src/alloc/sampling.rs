@@ -1,8 +1,8 @@
 //! `--sites sampled`: a sampling allocation tracker over jemalloc, in the spirit of rerun's
 //! `re_memory`.
 //!
-//! The global allocator ([`super::SelectedAllocator`]) calls [`on_alloc`], [`on_dealloc`] and
-//! [`on_realloc`] only while sampling is on (one relaxed atomic load otherwise). Which blocks
+//! The global allocator ([`super::SelectedAllocator`]) calls [`on_alloc`] and [`on_dealloc`]
+//! (a reallocation is both) only while sampling is on (one relaxed atomic load otherwise). Which blocks
 //! are tracked depends only on the block, so a free can tell without a lookup whether its
 //! block may be in the map:
 //! - every block of at least `big_bytes` (page images, model weights, whole exports) is
@@ -173,12 +173,6 @@ pub fn on_dealloc(ptr: *mut u8, size: usize) {
     untrack(ptr as usize);
 }
 
-/// The allocator's hook after a successful reallocation.
-#[inline]
-pub fn on_realloc(old: *mut u8, old_size: usize, new: *mut u8, new_size: usize) {
-    on_dealloc(old, old_size);
-    on_alloc(new, new_size);
-}
 
 #[cold]
 fn track(addr: usize, size: usize) {
