@@ -180,9 +180,8 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
 
     let (call, jobs_to_decide) = if significant_up && growth >= threshold && bounded.is_none() {
         (LeakCall::Leak, None)
-    } else if bounded.is_some() && growth > 0.0 {
-        (LeakCall::NoLeak, None)
-    } else if upper_growth < threshold {
+    } else if (bounded.is_some() && growth > 0.0) || upper_growth < threshold {
+        // Growth that stopped, or growth too small to matter even at the top of its interval.
         (LeakCall::NoLeak, None)
     } else {
         (

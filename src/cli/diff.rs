@@ -1,7 +1,7 @@
 //! `docling-memprof diff`: compare two jobs of a run (`diff RUN --from 3 --to 18`), or two runs
 //! (`diff RUN_A RUN_B`): per memory metric, per census type, per site, largest growth first.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
@@ -31,7 +31,7 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
-fn load(dir: &PathBuf) -> crate::Result<Trajectory> {
+fn load(dir: &Path) -> crate::Result<Trajectory> {
     let run = load_run(dir)?;
     let t = trajectory(&run.manifest, &run.jobs, &dir.display().to_string());
     if t.points.is_empty() {
