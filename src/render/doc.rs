@@ -226,11 +226,17 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
 /// The job at which the memory limit is projected to be reached: the RSS series' projection
 /// (the limit applies to RSS), else the primary series'.
 pub fn limit_job(input: &ReportInput) -> Option<u64> {
+    limit_projection(input).map(|(job, _)| job)
+}
+
+/// The projected job at which the limit is reached and the slope per job it was projected
+/// with (from the RSS series' verdict when it has a projection, else the primary's).
+pub fn limit_projection(input: &ReportInput) -> Option<(u64, f64)> {
     let verdict = &input.verdict;
     verdict
         .series
         .iter()
-        .find(|s| s.series == "rss_mb")
-        .and_then(|s| s.projected_limit_job)
-        .or(verdict.primary.projected_limit_job)
+        .find(|s| s.series == "rss_mb" && s.projected_limit_job.is_some())
+        .or(Some(&verdict.primary))
+        .and_then(|s| s.projected_limit_job.map(|j| (j, s.slope_per_job)))
 }

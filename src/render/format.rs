@@ -20,6 +20,28 @@ pub fn mb(value: f64) -> String {
     }
 }
 
+/// Decimals for a column of MiB values: none when every value is whole (logs print whole MB),
+/// else one, so that a column reads alike.
+pub fn mb_decimals(values: impl IntoIterator<Item = f64>) -> usize {
+    if values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .all(|v| v.fract() == 0.0)
+    {
+        0
+    } else {
+        1
+    }
+}
+
+/// A MiB value with a fixed number of decimals, `-` when absent or not finite.
+pub fn mb_fixed(value: Option<f64>, decimals: usize) -> String {
+    match value.filter(|v| v.is_finite()) {
+        Some(v) => format!("{v:.decimals$}"),
+        None => MISSING.to_string(),
+    }
+}
+
 /// A MiB value with its unit, `-` when absent.
 pub fn mb_unit(value: Option<f64>) -> String {
     value.map_or_else(|| MISSING.to_string(), |v| format!("{} MB", mb(v)))

@@ -105,7 +105,18 @@ pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
         ("Peak RSS (MB)", true),
         ("Cache clear", false),
     ]);
-    for point in &trajectory.points {
+    let points = &trajectory.points;
+    let column = |f: fn(&crate::analysis::JobPoint) -> Option<f64>| {
+        format::mb_decimals(points.iter().filter_map(f))
+    };
+    let (d_rss, d_live, d_res, d_peak) = (
+        column(|p| p.rss_mb),
+        column(|p| p.live_mb),
+        column(|p| p.resident_mb),
+        column(|p| p.peak_rss_mb),
+    );
+    let d_clear = format::mb_decimals(clears.iter().flat_map(|c| [c.before_mb, c.after_mb]));
+    for point in points {
         let outcome_tone = if point.outcome == "success" {
             Tone::Plain
         } else {
@@ -118,8 +129,8 @@ pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
                 Cell::tone(
                     format!(
                         "cleared: {} → {} MB",
-                        format::mb(c.before_mb),
-                        format::mb(c.after_mb)
+                        format::mb_fixed(Some(c.before_mb), d_clear),
+                        format::mb_fixed(Some(c.after_mb), d_clear)
                     ),
                     Tone::Warn,
                 )
@@ -133,10 +144,10 @@ pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
                     .duration_secs
                     .map_or_else(|| MISSING.to_string(), crate::units::format_duration),
             ),
-            Cell::new(format::mb_opt(point.rss_mb)),
-            Cell::new(format::mb_opt(point.live_mb)),
-            Cell::new(format::mb_opt(point.resident_mb)),
-            Cell::new(format::mb_opt(point.peak_rss_mb)),
+            Cell::new(format::mb_fixed(point.rss_mb, d_rss)),
+            Cell::new(format::mb_fixed(point.live_mb, d_live)),
+            Cell::new(format::mb_fixed(point.resident_mb, d_res)),
+            Cell::new(format::mb_fixed(point.peak_rss_mb, d_peak)),
             clear,
         ]);
     }
@@ -145,13 +156,14 @@ pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
 
 /// The growth table: the top `limit` rows of each kind (metrics, types, sites).
 pub fn growth_table(growth: &GrowthTable, limit: usize) -> TableData {
-    let span = format!("Job {} → {}", growth.from_job, growth.to_job);
+    let from = format!("Job {}", growth.from_job);
+    let to = format!("Job {}", growth.to_job);
     let mut table = TableData::new(&[
         ("Kind", false),
         ("Name", false),
         ("Unit", false),
-        (&format!("{span}: from"), true),
-        ("to", true),
+        (&from, true),
+        (&to, true),
         ("Change", true),
         ("Per job", true),
     ]);
@@ -191,6 +203,11 @@ pub fn clear_table(clears: &[ClearPoint]) -> TableData {
         ("Memory After", true),
         ("Freed", true),
     ]);
+    let d = format::mb_decimals(
+        clears
+            .iter()
+            .flat_map(|c| [c.before_mb, c.after_mb, c.freed_mb]),
+    );
     for clear in clears {
         let tone = if clear.freed_mb > 0.0 {
             Tone::Good
@@ -199,9 +216,12 @@ pub fn clear_table(clears: &[ClearPoint]) -> TableData {
         };
         table.rows.push(vec![
             Cell::new(format!("Job {}", clear.job)),
-            Cell::new(format!("{} MB", format::mb(clear.before_mb))),
-            Cell::new(format!("{} MB", format::mb(clear.after_mb))),
-            Cell::tone(format!("{} MB", format::mb(clear.freed_mb)), tone),
+            Cell::new(format!("{} MB", format::mb_fixed(Some(clear.before_mb), d))),
+            Cell::new(format!("{} MB", format::mb_fixed(Some(clear.after_mb), d))),
+            Cell::tone(
+                format!("{} MB", format::mb_fixed(Some(clear.freed_mb), d)),
+                tone,
+            ),
         ]);
     }
     table

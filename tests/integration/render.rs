@@ -53,6 +53,7 @@ fn snapshot(kind: SnapshotKind, at: f64, rss: f64, live: f64, resident: f64, job
                 retained_bytes: mb(4.0),
                 mapped_bytes: mb(resident + 8.0),
                 metadata_bytes: mb(1.5),
+                ..Default::default()
             },
             after_purge: None,
         },

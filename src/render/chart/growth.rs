@@ -82,6 +82,18 @@ fn fit_name<DB: DrawingBackend>(
     style: &TextStyle,
     max_px: u32,
 ) -> Result<String, String> {
+    let fits = |text: &str| -> Result<bool, String> {
+        Ok(area.estimate_text_size(text, style).map_err(de)?.0 <= max_px)
+    };
+    // A site is `function (file:line) <- caller ...`: keep the innermost frame, then its function.
+    let innermost = name.split(" <- ").next().unwrap_or(name);
+    let function = innermost.split(" (").next().unwrap_or(innermost);
+    for candidate in [name, innermost, function] {
+        if fits(candidate)? {
+            return Ok(candidate.to_string());
+        }
+    }
+    let name = function;
     let mut chars = name.chars().count();
     let mut text = name.to_string();
     while chars > 4 && area.estimate_text_size(&text, style).map_err(de)?.0 > max_px {

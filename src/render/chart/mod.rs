@@ -149,6 +149,7 @@ where
 pub(crate) enum Sample {
     Line(RGBColor, u32),
     Dashed(RGBColor),
+    Dotted(RGBColor),
     Cross(RGBColor),
     Triangle(RGBColor),
     Square(RGBColor),
@@ -241,6 +242,14 @@ fn draw_sample<DB: DrawingBackend>(
                 vec![(x, y), (x + 22, y)],
                 5,
                 3,
+                color.stroke_width(2),
+            ))
+            .map_err(de),
+        Sample::Dotted(color) => root
+            .draw(&DashedPathElement::new(
+                vec![(x, y), (x + 22, y)],
+                3,
+                4,
                 color.stroke_width(2),
             ))
             .map_err(de),

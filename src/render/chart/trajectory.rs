@@ -9,7 +9,7 @@ use super::{
     de, header, job_label, job_label_count, segments, y_range, LegendEntry, Sample, BLUE, DARK,
     FONT, GREEN, GREY, LIMIT_RED, ORANGE, PURPLE, SKY, VERMILLION,
 };
-use crate::render::doc::limit_job;
+use crate::render::doc::limit_projection;
 use crate::render::format;
 use crate::render::ReportInput;
 
@@ -29,6 +29,7 @@ struct Plan {
     baseline_rss: Option<f64>,
     floor: Vec<(f64, f64)>,
     fit: Option<[(f64, f64); 2]>,
+    projection: Option<[(f64, f64); 2]>,
     fit_label: String,
     floor_series: String,
     limit: Option<f64>,
@@ -77,7 +78,8 @@ fn plan(input: &ReportInput) -> Plan {
     };
 
     let limit = t.memory_limit_mb.filter(|v| v.is_finite() && *v > 0.0);
-    let crossing = limit.and(limit_job(input));
+    let projection = limit.and(limit_projection(input));
+    let crossing = projection.map(|(j, _)| j);
     let crossing_in_view = crossing.is_some_and(|j| (j as f64) <= last_job * MAX_AXIS_STRETCH);
     if let (Some(j), true) = (crossing, crossing_in_view) {
         x_hi = x_hi.max(j as f64);
@@ -88,11 +90,21 @@ fn plan(input: &ReportInput) -> Plan {
             let start = floor
                 .first()
                 .map_or(first_job + primary.warmup_jobs as f64, |(j, _)| *j);
-            let end = x_hi.max(start);
+            let end = last_job.max(start);
             Some([
                 (start, b + primary.slope_per_job * start),
                 (end, b + primary.slope_per_job * end),
             ])
+        }
+        _ => None,
+    };
+    // The analysis projects the limit crossing from the run's end at the series' slope: draw
+    // that line from the last job to the crossing.
+    let projection = match (limit, projection) {
+        (Some(l), Some((j, slope)))
+            if crossing_in_view && slope.is_finite() && slope > 0.0 && (j as f64) > last_job =>
+        {
+            Some([(last_job, l - slope * (j as f64 - last_job)), (j as f64, l)])
         }
         _ => None,
     };
@@ -157,6 +169,7 @@ fn plan(input: &ReportInput) -> Plan {
         baseline_rss,
         floor,
         fit,
+        projection,
         fit_label,
         floor_series: primary.series.clone(),
         limit,
@@ -217,6 +230,12 @@ fn legend(plan: &Plan) -> Vec<LegendEntry> {
             (false, _, _) => format!("limit {} MB (above chart)", format::mb(l)),
         };
         entries.push(LegendEntry::new(text, Sample::Line(LIMIT_RED, 2)));
+    }
+    if plan.projection.is_some() {
+        entries.push(LegendEntry::new(
+            "projection to the limit",
+            Sample::Dotted(LIMIT_RED),
+        ));
     }
     if !plan.failed.is_empty() {
         entries.push(LegendEntry::new("failed job", Sample::Cross(LIMIT_RED)));
@@ -335,6 +354,16 @@ pub fn draw<DB: DrawingBackend>(
                 8,
                 5,
                 VERMILLION.stroke_width(2),
+            )))
+            .map_err(de)?;
+    }
+    if let Some(line) = plan.projection {
+        chart
+            .draw_series(std::iter::once(DashedPathElement::new(
+                line.to_vec(),
+                3,
+                4,
+                LIMIT_RED.mix(0.8).stroke_width(2),
             )))
             .map_err(de)?;
     }
