@@ -522,3 +522,46 @@ fn a_scaled_seed_replay_runs_in_seconds() {
     assert_eq!(clears, 6);
     assert!(elapsed_secs < 60.0, "{elapsed_secs} s");
 }
+
+#[test]
+fn page_range_timeout_and_bad_image_scale_are_honoured() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut worker = Worker::new(settings(scratch.path(), vec![])).expect("worker starts");
+    let first_page = ConversionOptions {
+        page_range: Some((1, 1)),
+        ..light_options()
+    };
+    let report = worker.run_job("j1", pdf_task(first_page));
+    assert!(report.success, "{:?}", report.error);
+    assert_eq!(report.documents[0].pages, 1);
+
+    let timeout = ConversionOptions {
+        document_timeout: Some(0.0),
+        ..light_options()
+    };
+    let report = worker.run_job("j2", pdf_task(timeout));
+    assert!(!report.success);
+    assert!(
+        report
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("document_timeout")),
+        "{:?}",
+        report.error
+    );
+
+    let bad_scale = ConversionOptions {
+        images_scale: -1.0,
+        ..light_options()
+    };
+    let report = worker.run_job("j3", pdf_task(bad_scale));
+    assert!(
+        report
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("images_scale")),
+        "{:?}",
+        report.error
+    );
+    assert_eq!(worker.state().jobs_total, 3);
+}

@@ -134,7 +134,7 @@ pub fn plan(scenario: LeakScenario) -> ScenarioPlan {
         },
         // Same options, a Markdown document exported to three formats; results kept.
         LeakScenario::RetainResults => ScenarioPlan {
-            jobs_between_cache_clear: 3,
+            jobs_between_cache_clear: 1,
             task: |i| {
                 let options = ConversionOptions {
                     to_formats: vec![OutputFormat::Md, OutputFormat::Json, OutputFormat::Text],
@@ -142,7 +142,7 @@ pub fn plan(scenario: LeakScenario) -> ScenarioPlan {
                 };
                 task(
                     format!("t{i}"),
-                    Source::from_bytes("doc.md", &markdown_bytes(40)),
+                    Source::from_bytes("doc.md", &markdown_bytes(100)),
                     options,
                 )
             },
