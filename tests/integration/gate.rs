@@ -378,3 +378,71 @@ fn a_truncated_last_line_is_tolerated() {
     assert_eq!(loaded.jobs.len(), 11);
     assert!(loaded.truncated_last_line);
 }
+
+#[test]
+fn diff_between_jobs_and_between_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = tmp.path().join("a");
+    write_run(&a, &healthy(12));
+    let b = tmp.path().join("b");
+    write_run(&b, &leaking(12, 3.0));
+    let out = Command::new(binary())
+        .args(["diff"])
+        .arg(&b)
+        .args(["--from", "1", "--to", "12", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let types = d["types"].as_array().expect("types");
+    assert_eq!(
+        types[0]["name"], "RetainedResult",
+        "largest growth first: {types:?}"
+    );
+    assert_eq!(types[0]["change"], 11.0);
+    let out = Command::new(binary())
+        .arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let slopes = d["slopes"].as_array().expect("slopes");
+    assert!(
+        slopes
+            .iter()
+            .any(|s| s["name"] == "rss_mb" && s["change"].as_f64().unwrap_or(0.0) > 2.0),
+        "{slopes:?}"
+    );
+    // A job outside the run is bad input.
+    let out = Command::new(binary())
+        .arg("diff")
+        .arg(&a)
+        .args(["--from", "1", "--to", "99"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    // The terminal table.
+    let out = Command::new(binary())
+        .arg("diff")
+        .arg(&b)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("census type") && text.contains("RetainedResult"),
+        "{text}"
+    );
+}
