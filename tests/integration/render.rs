@@ -514,16 +514,16 @@ fn seed_log_input() -> ReportInput {
     for (job, before, _) in clears {
         rss.insert(job, before);
     }
-    // Jobs between the seed's reported ones: halfway between their neighbours, whole MB.
+    // Jobs between the seed's reported ones: the last clear's floor plus 110 MB per job since.
     for j in 1..=20u64 {
-        if !rss.contains_key(&j) {
+        rss.entry(j).or_insert_with(|| {
             let prev = clears
                 .iter()
                 .rev()
                 .find(|c| c.0 < j)
                 .map_or(1160.0, |c| c.2);
-            rss.insert(j, (prev + 110.0 * ((j - 1) % 3) as f64).round());
-        }
+            (prev + 110.0 * ((j - 1) % 3) as f64).round()
+        });
     }
     let points = rss
         .iter()

@@ -112,7 +112,9 @@ pub fn draw<DB: DrawingBackend>(
                 .map_err(de)?;
             if seg.len() == 1 {
                 chart
-                    .draw_series(seg.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .draw_series(seg.iter().map(|p| {
+                        Circle::new(*p, if seg.len() == 1 { 5 } else { 3 }, color.filled())
+                    }))
                     .map_err(de)?;
             }
         }
@@ -127,7 +129,9 @@ pub fn draw<DB: DrawingBackend>(
                 .map_err(de)?;
             if seg.len() == 1 {
                 chart
-                    .draw_series(seg.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .draw_series(seg.iter().map(|p| {
+                        Circle::new(*p, if seg.len() == 1 { 5 } else { 3 }, color.filled())
+                    }))
                     .map_err(de)?;
             }
         }

@@ -10,6 +10,8 @@ use crate::render::{GrowthKind, ReportInput};
 
 /// Bars drawn at most.
 const MAX_BARS: usize = 8;
+/// Rows the chart always has room for.
+const MIN_SLOTS: usize = 6;
 /// Pixels reserved for the bar names on the left.
 const NAME_AREA_PX: u32 = 250;
 
@@ -107,15 +109,16 @@ pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     spec: &GrowthSpec,
 ) -> Result<(), String> {
-    let legend = [
-        LegendEntry::new(
-            format!("growth ({}), label: total and per job", spec.unit),
-            Sample::Bar(VERMILLION),
-        ),
-        LegendEntry::new("shrink", Sample::Bar(GREEN)),
-    ];
+    let mut legend = vec![LegendEntry::new(
+        format!("growth ({}), label: total and per job", spec.unit),
+        Sample::Bar(VERMILLION),
+    )];
+    if spec.bars.iter().any(|b| b.1 < 0.0) {
+        legend.push(LegendEntry::new("shrink", Sample::Bar(GREEN)));
+    }
     let area = header(root, &spec.title(), &legend)?;
-    let n = spec.bars.len().max(1);
+    // At least MIN_SLOTS rows so that a few bars stay bar-shaped (filled from the top).
+    let n = spec.bars.len().max(MIN_SLOTS);
     let lo = spec.bars.iter().map(|b| b.1).fold(0.0_f64, f64::min);
     let hi = spec.bars.iter().map(|b| b.1).fold(0.0_f64, f64::max);
     let span = (hi - lo).max(f64::EPSILON.max(hi.abs() * 0.01)).max(1e-9);

@@ -313,7 +313,9 @@ pub fn draw<DB: DrawingBackend>(
                 .map_err(de)?;
             if dots(seg.len()) || seg.len() == 1 {
                 chart
-                    .draw_series(seg.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .draw_series(seg.iter().map(|p| {
+                        Circle::new(*p, if seg.len() == 1 { 5 } else { 3 }, color.filled())
+                    }))
                     .map_err(de)?;
             }
         }
