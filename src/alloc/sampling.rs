@@ -4,11 +4,11 @@
 //! The global allocator ([`super::SelectedAllocator`]) calls [`on_alloc`] and [`on_dealloc`]
 //! (a reallocation is both) only while sampling is on (one relaxed atomic load otherwise). Which blocks
 //! are tracked depends only on the block, so a free can tell without a lookup whether its
-//! block may be in the map:
-//! - every block of at least `big_bytes` (page images, model weights, whole exports) is
-//!   tracked: those are exact;
-//! - a smaller block is tracked when a hash of its address falls in 1 of `small_one_in`
-//!   buckets: each tracked small block stands for `small_one_in` blocks.
+//! block may be in the map: a block of `size` bytes is tracked with probability
+//! `p = 1 - exp(-size / mean_bytes)` (each allocated byte is a sample point with probability
+//! `1 / mean_bytes`, as in jemalloc's and tcmalloc's heap profilers), decided by comparing a
+//! hash of its address with `p`. Blocks much larger than `mean_bytes` (page images, model
+//! weights) are always tracked; small ones rarely, each standing for `1 / p` blocks.
 //!
 //! A tracked block gets a raw backtrace (instruction pointers only, no symbols, no allocation)
 //! interned as a stack id, and the map keeps `address -> (stack, size, job)`. All of this runs
@@ -17,12 +17,11 @@
 //! table ([`site_report`]), once per instruction pointer.
 //!
 //! Estimates are Horvitz-Thompson: a site's live bytes are the sum of `size / p` over its
-//! tracked blocks (`p` = 1 for big blocks, `1 / small_one_in` for small ones), with standard
-//! error `sqrt(sum(size^2 (1 - p) / p^2))`.
+//! tracked blocks, with standard error `sqrt(sum(size^2 (1 - p) / p^2))`.
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::probe::sites::{self, JobBytes, SiteSurvivors, StackBytes};
@@ -31,26 +30,20 @@ use crate::probe::{SiteStat, SiteTable};
 /// Sampling parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SamplingConfig {
-    /// Blocks of at least this size are always tracked.
-    pub big_bytes: usize,
-    /// 1 in this many smaller blocks is tracked (rounded up to a power of two).
-    pub small_one_in: u64,
+    /// Mean bytes allocated between two sample points.
+    pub mean_bytes: u64,
 }
 
-/// The default rate, chosen by measurement (BENCHMARKS.md, "Census and sites overhead"):
-/// every block of 64 KiB or more, and 1 in 256 smaller blocks.
+/// The default rate, chosen by measurement (BENCHMARKS.md, "Census and sites overhead").
 pub const DEFAULT_CONFIG: SamplingConfig = SamplingConfig {
-    big_bytes: 64 * 1024,
-    small_one_in: 256,
+    mean_bytes: 128 * 1024,
 };
 
 /// Instruction pointers kept per stack.
 const MAX_FRAMES: usize = 40;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
-static BIG_BYTES: AtomicUsize = AtomicUsize::new(usize::MAX);
-/// `small_one_in - 1` (a power of two minus one).
-static SMALL_MASK: AtomicU64 = AtomicU64::new(u64::MAX);
+static MEAN_BYTES: AtomicU64 = AtomicU64::new(u64::MAX);
 static CURRENT_JOB: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
@@ -111,9 +104,7 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
 
 /// Start tracking with `config` (blocks allocated before stay untracked).
 pub fn enable(config: SamplingConfig) {
-    let one_in = config.small_one_in.max(1).next_power_of_two();
-    BIG_BYTES.store(config.big_bytes, Ordering::Relaxed);
-    SMALL_MASK.store(one_in - 1, Ordering::Relaxed);
+    MEAN_BYTES.store(config.mean_bytes.max(1), Ordering::Relaxed);
     ENABLED.store(true, Ordering::Release);
 }
 
@@ -134,8 +125,7 @@ pub fn is_enabled() -> bool {
 /// The current parameters.
 pub fn config() -> SamplingConfig {
     SamplingConfig {
-        big_bytes: BIG_BYTES.load(Ordering::Relaxed),
-        small_one_in: SMALL_MASK.load(Ordering::Relaxed).wrapping_add(1),
+        mean_bytes: MEAN_BYTES.load(Ordering::Relaxed),
     }
 }
 
@@ -144,15 +134,20 @@ pub fn set_job(job: u64) {
     CURRENT_JOB.store(job, Ordering::Relaxed);
 }
 
+/// The probability that a block of `size` bytes is tracked under `mean_bytes`.
+#[inline]
+pub fn inclusion_probability(size: u64, mean_bytes: u64) -> f64 {
+    -(-(size as f64) / mean_bytes.max(1) as f64).exp_m1()
+}
+
 /// Whether a block is tracked: a function of its address and size only.
 #[inline]
 fn is_sampled(addr: usize, size: usize) -> bool {
-    if size >= BIG_BYTES.load(Ordering::Relaxed) {
-        return true;
-    }
-    // Fibonacci hashing of the address (its low bits are alignment, so mix them all in).
+    let p = inclusion_probability(size as u64, MEAN_BYTES.load(Ordering::Relaxed));
+    // Fibonacci hashing of the address (its low bits are alignment, so mix them all in),
+    // as a uniform number in [0, 1).
     let hash = (addr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
-    hash & SMALL_MASK.load(Ordering::Relaxed) == 0
+    (hash as f64) < p * 4_294_967_296.0
 }
 
 /// The allocator's hook after a successful allocation.
@@ -172,7 +167,6 @@ pub fn on_dealloc(ptr: *mut u8, size: usize) {
     }
     untrack(ptr as usize);
 }
-
 
 #[cold]
 fn track(addr: usize, size: usize) {
@@ -247,20 +241,12 @@ pub fn site_report(top_n: usize) -> Option<SampledReport> {
         return None;
     }
     let _guard = Guard::enter()?;
-    let SamplingConfig {
-        big_bytes,
-        small_one_in,
-    } = config();
-    let one_in = small_one_in as f64;
+    let SamplingConfig { mean_bytes } = config();
     // Per raw stack, copied out under the lock.
     let (per_stack, stacks, tracked_blocks) = with_state(|state| {
         let mut per_stack: HashMap<u32, Estimate> = HashMap::new();
         for tracked in state.live.values() {
-            let p_inv = if tracked.size >= big_bytes as u64 {
-                1.0
-            } else {
-                one_in
-            };
+            let p_inv = 1.0 / inclusion_probability(tracked.size, mean_bytes).max(1e-12);
             let size = tracked.size as f64;
             let e = per_stack.entry(tracked.stack).or_default();
             e.bytes += size * p_inv;
@@ -332,7 +318,7 @@ pub fn site_report(top_n: usize) -> Option<SampledReport> {
     Some(SampledReport {
         table: SiteTable {
             mode: "sampled".into(),
-            sample_interval_bytes: None,
+            sample_interval_bytes: Some(mean_bytes),
             sites: table_sites,
         },
         survivors,
@@ -367,17 +353,15 @@ mod tests {
 
     #[test]
     fn sampling_depends_on_the_block_only() {
-        enable(SamplingConfig {
-            big_bytes: 1024,
-            small_one_in: 100,
-        });
-        assert_eq!(config().small_one_in, 128, "rounded to a power of two");
-        assert!(is_sampled(0x1000, 4096), "big blocks are always tracked");
+        enable(SamplingConfig { mean_bytes: 4096 });
+        assert!(is_sampled(0x1000, 1 << 20), "big blocks are always tracked");
         let hits = (0..1_000_000usize)
             .filter(|i| is_sampled(0x7f00_0000_0000 + i * 16, 32))
             .count();
-        // About 1 in 128 of a million addresses.
-        assert!((6_000..10_000).contains(&hits), "{hits}");
+        // p(32 bytes) = 1 - exp(-32/4096) = 0.78%: about 7 800 of a million addresses.
+        assert!((6_500..9_000).contains(&hits), "{hits}");
+        let p = inclusion_probability(4096, 4096);
+        assert!((p - 0.632).abs() < 0.001, "{p}");
         assert_eq!(is_sampled(0xdead_bee0, 8), is_sampled(0xdead_bee0, 8));
         disable();
     }

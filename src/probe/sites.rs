@@ -179,8 +179,9 @@ fn strip_version(krate: &str) -> &str {
 /// Frames of the allocator machinery itself (backtrace capture, the global allocator wrapper,
 /// dhat): never part of a site.
 fn is_machinery(frame: &str) -> bool {
-    const PREFIXES: [&str; 12] = [
+    const PREFIXES: [&str; 13] = [
         "backtrace::",
+        "__rustc::",
         "docling_memprof::alloc::",
         "<docling_memprof::alloc::",
         "__rust_alloc",
@@ -196,21 +197,23 @@ fn is_machinery(frame: &str) -> bool {
     PREFIXES.iter().any(|p| frame.starts_with(p))
 }
 
-/// Standard-library frames, dropped while they are innermost (the site is the caller).
+/// Standard-library frames, dropped while they are innermost (the site is the caller): by
+/// their file when known (`alloc/src/...`), else by their name.
 fn is_std(frame: &str) -> bool {
-    const PREFIXES: [&str; 10] = [
-        "alloc::",
-        "core::",
-        "std::",
-        "hashbrown::",
-        "<alloc::",
-        "<core::",
-        "<std::",
-        "<hashbrown::",
-        "<&",
-        "<[",
-    ];
-    PREFIXES.iter().any(|p| frame.starts_with(p))
+    const CRATES: [&str; 4] = ["alloc", "core", "std", "hashbrown"];
+    if let Some(open) = frame.rfind(" (") {
+        let location = &frame[open + 2..];
+        return CRATES
+            .iter()
+            .any(|c| location.starts_with(c) && location[c.len()..].starts_with("/src/"));
+    }
+    let name = frame.trim_start_matches('<');
+    name.starts_with('[')
+        || name.starts_with('&')
+        || name.starts_with("u8 as ")
+        || CRATES
+            .iter()
+            .any(|c| name.starts_with(c) && name[c.len()..].starts_with("::"))
 }
 
 /// Normalised frames of a stack (innermost first) without the allocator's own frames.
@@ -222,15 +225,24 @@ pub fn clean_stack<S: AsRef<str>>(frames: &[S]) -> Vec<String> {
         .collect()
 }
 
-/// The site identity of a clean stack (innermost first): std frames dropped while innermost
-/// (unless that leaves nothing), then up to [`SITE_DEPTH`] frames joined by ` <- `.
+/// The site identity of a clean stack (innermost first): its first [`SITE_DEPTH`] frames
+/// outside the standard library (iterator adapters, `clone`s and `Vec` growth are how code
+/// allocates, not where), joined by ` <- `; the std frames themselves when there is nothing
+/// else.
 pub fn site_identity(clean: &[String]) -> String {
-    let first_app = clean.iter().position(|f| !is_std(f)).unwrap_or(0);
-    let frames = &clean[first_app..];
-    if frames.is_empty() {
+    let ours: Vec<&str> = clean
+        .iter()
+        .filter(|f| !is_std(f))
+        .take(SITE_DEPTH)
+        .map(String::as_str)
+        .collect();
+    if !ours.is_empty() {
+        return ours.join(" <- ");
+    }
+    if clean.is_empty() {
         return "[unknown]".into();
     }
-    frames
+    clean
         .iter()
         .take(SITE_DEPTH)
         .map(String::as_str)
