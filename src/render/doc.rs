@@ -97,13 +97,18 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
     if !primary.summary.is_empty() {
         blocks.push(Block::Paragraph(vec![Span::plain(primary.summary.clone())]));
     }
-    let mut cause = vec![
-        Span::strong("Cause: ", Tone::Plain),
-        Span::plain(format!("{}.", format::cause(verdict.cause.kind))),
-    ];
-    if !verdict.cause.explanation.is_empty() {
-        cause.push(Span::plain(format!(" {}", verdict.cause.explanation)));
-    }
+    let cause_label = format::cause(verdict.cause.kind);
+    let cause = if verdict.cause.explanation.is_empty() {
+        vec![
+            Span::strong("Cause: ", Tone::Plain),
+            Span::plain(format!("{cause_label}.")),
+        ]
+    } else {
+        vec![
+            Span::strong(format!("Cause ({cause_label}): "), Tone::Plain),
+            Span::plain(verdict.cause.explanation.clone()),
+        ]
+    };
     blocks.push(Block::Paragraph(cause));
     if !verdict.cause.suspects.is_empty() {
         blocks.push(Block::Paragraph(vec![
@@ -116,14 +121,17 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
             "About {more} more jobs would likely decide."
         ))]));
     }
-    if let Some(job) = limit_job(input) {
+    if let Some((job, _, series)) = limit_projection(input) {
         let limit = input
             .trajectory
             .memory_limit_mb
             .map(|l| format!(" ({} MB)", format::mb(l)))
             .unwrap_or_default();
         blocks.push(Block::Paragraph(vec![Span::strong(
-            format!("At this slope the memory limit{limit} is reached around job {job}."),
+            format!(
+                "At the {} slope, the memory limit{limit} is reached around job {job}.",
+                format::series_name(&series)
+            ),
             Tone::Bad,
         )]));
     }
@@ -226,17 +234,20 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
 /// The job at which the memory limit is projected to be reached: the RSS series' projection
 /// (the limit applies to RSS), else the primary series'.
 pub fn limit_job(input: &ReportInput) -> Option<u64> {
-    limit_projection(input).map(|(job, _)| job)
+    limit_projection(input).map(|(job, _, _)| job)
 }
 
-/// The projected job at which the limit is reached and the slope per job it was projected
-/// with (from the RSS series' verdict when it has a projection, else the primary's).
-pub fn limit_projection(input: &ReportInput) -> Option<(u64, f64)> {
+/// The projected job at which the limit is reached, the slope per job it was projected with and
+/// the series (the RSS series' verdict when it has a projection, else the primary's).
+pub fn limit_projection(input: &ReportInput) -> Option<(u64, f64, String)> {
     let verdict = &input.verdict;
     verdict
         .series
         .iter()
         .find(|s| s.series == "rss_mb" && s.projected_limit_job.is_some())
         .or(Some(&verdict.primary))
-        .and_then(|s| s.projected_limit_job.map(|j| (j, s.slope_per_job)))
+        .and_then(|s| {
+            s.projected_limit_job
+                .map(|j| (j, s.slope_per_job, s.series.clone()))
+        })
 }

@@ -126,12 +126,12 @@ pub fn pattern(pattern: Pattern) -> &'static str {
 
 pub fn cause(kind: CauseKind) -> &'static str {
     match kind {
-        CauseKind::LiveGrowth => "live bytes grow (objects kept alive)",
+        CauseKind::LiveGrowth => "live growth",
         CauseKind::Fragmentation => "fragmentation",
         CauseKind::OutsideAllocator => "memory outside the allocator",
-        CauseKind::AllocatorRetention => "allocator retention (not a leak)",
+        CauseKind::AllocatorRetention => "allocator retention, not a leak",
         CauseKind::None => "nothing grows",
-        CauseKind::Unknown => "unknown (layers missing)",
+        CauseKind::Unknown => "unknown, allocator layers missing",
     }
 }
 

@@ -79,7 +79,7 @@ fn plan(input: &ReportInput) -> Plan {
 
     let limit = t.memory_limit_mb.filter(|v| v.is_finite() && *v > 0.0);
     let projection = limit.and(limit_projection(input));
-    let crossing = projection.map(|(j, _)| j);
+    let crossing = projection.as_ref().map(|(j, _, _)| *j);
     let crossing_in_view = crossing.is_some_and(|j| (j as f64) <= last_job * MAX_AXIS_STRETCH);
     if let (Some(j), true) = (crossing, crossing_in_view) {
         x_hi = x_hi.max(j as f64);
@@ -101,7 +101,7 @@ fn plan(input: &ReportInput) -> Plan {
     // The analysis projects the limit crossing from the run's end at the series' slope: draw
     // that line from the last job to the crossing.
     let projection = match (limit, projection) {
-        (Some(l), Some((j, slope)))
+        (Some(l), Some((j, slope, _)))
             if crossing_in_view && slope.is_finite() && slope > 0.0 && (j as f64) > last_job =>
         {
             Some([(last_job, l - slope * (j as f64 - last_job)), (j as f64, l)])
