@@ -26,8 +26,8 @@ use crate::{Error, Result};
 pub const DHAT_HEAP_JSON: &str = "dhat-heap.json";
 /// Where the running job profiler writes (renamed to [`DHAT_HEAP_JSON`] once read).
 const JOB_PROFILE: &str = "dhat-job.json";
-/// Frames dhat keeps per stack (its default is 10).
-const DHAT_FRAMES: usize = 16;
+/// Frames dhat keeps per stack (its default is 10; std's frames take many of them).
+const DHAT_FRAMES: usize = 40;
 
 /// One program point of a dhat profile (a stack and its counts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

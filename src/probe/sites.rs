@@ -198,16 +198,21 @@ fn is_machinery(frame: &str) -> bool {
 }
 
 /// Standard-library frames, dropped while they are innermost (the site is the caller): by
-/// their file when known (`alloc/src/...`), else by their name.
+/// their file (`alloc/src/...`) or their name.
 fn is_std(frame: &str) -> bool {
     const CRATES: [&str; 4] = ["alloc", "core", "std", "hashbrown"];
-    if let Some(open) = frame.rfind(" (") {
-        let location = &frame[open + 2..];
-        return CRATES
-            .iter()
-            .any(|c| location.starts_with(c) && location[c.len()..].starts_with("/src/"));
+    let (name, location) = match frame.rfind(" (") {
+        Some(open) => (&frame[..open], &frame[open + 2..]),
+        None => (frame, ""),
+    };
+    if CRATES
+        .iter()
+        .any(|c| location.starts_with(c) && location[c.len()..].starts_with("/src/"))
+    {
+        return true;
     }
-    let name = frame.trim_start_matches('<');
+    // By name too: dhat keeps only the last three components of a path (`src/vec/mod.rs`).
+    let name = name.trim_start_matches('<');
     name.starts_with('[')
         || name.starts_with('&')
         || name.starts_with("u8 as ")

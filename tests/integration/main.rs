@@ -4,6 +4,7 @@
 mod util;
 
 mod analysis;
+mod census;
 mod documents;
 mod gate;
 mod logs;
