@@ -28,7 +28,7 @@ fn corpus_dir() -> PathBuf {
         })
 }
 
-fn load(corpus: &Path) -> Vec<(String, Vec<u8>)> {
+fn load(corpus: &Path) -> Vec<(&'static str, String, Vec<u8>)> {
     let mut files = Vec::new();
     for folder in FOLDERS {
         let Ok(dir) = std::fs::read_dir(corpus.join(folder)) else {
@@ -46,7 +46,7 @@ fn load(corpus: &Path) -> Vec<(String, Vec<u8>)> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if let Ok(bytes) = std::fs::read(&path) {
-                files.push((name, bytes));
+                files.push((folder, name, bytes));
             }
         }
     }
@@ -54,9 +54,9 @@ fn load(corpus: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Converts every file once; returns the Markdown bytes produced (kept live so the work counts).
-fn convert_all(files: &[(String, Vec<u8>)], limits: &Limits) -> usize {
+fn convert_all(files: &[(&str, String, Vec<u8>)], limits: &Limits) -> usize {
     let mut produced = 0;
-    for (name, bytes) in files {
+    for (_, name, bytes) in files {
         match parse(name, bytes, limits) {
             Ok(doc) => produced += export(&doc, OutputFormat::Md).len(),
             Err(err) => eprintln!("warning: {err}"),
@@ -97,6 +97,27 @@ fn main() {
         rates.push(documents as f64 / start.elapsed().as_secs_f64());
     }
     rates.sort_by(f64::total_cmp);
+    // Per format: documents per second over one shorter pass each.
+    let mut per_format = String::new();
+    for folder in FOLDERS {
+        let subset: Vec<_> = files.iter().filter(|f| f.0 == folder).cloned().collect();
+        if subset.is_empty() {
+            continue;
+        }
+        let start = Instant::now();
+        let mut documents = 0usize;
+        while start.elapsed() < Duration::from_secs_f64(PASS_SECS / 2.0) {
+            std::hint::black_box(convert_all(&subset, &limits));
+            documents += subset.len();
+        }
+        let rate = documents as f64 / start.elapsed().as_secs_f64();
+        per_format.push_str(&format!(
+            "{folder} {rate:.0} docs/s ({} files); ",
+            subset.len()
+        ));
+    }
+    let per_format = per_format.trim_end_matches("; ").to_string();
+    println!("per format: {per_format}");
     let median = rates[rates.len() / 2];
     let speedup = median / PYTHON_DOCLING_DOCS_PER_SEC;
     let verdict = if speedup >= TARGET_SPEEDUP {
@@ -120,13 +141,19 @@ fn main() {
          | converter | documents per second |\n|---|---|\n\
          | docling-memprof worker core (Rust) | {median:.0} (min {:.0}, max {:.0}) |\n\
          | Python docling, same files (reference) | ~{PYTHON_DOCLING_DOCS_PER_SEC} |\n\n\
+         Per format: {per_format}.\n\n\
          Speed-up: {speedup:.0}x ({verdict} the >= {TARGET_SPEEDUP}x target, i.e. >= {:.0} docs/s). \
-         Machine: {} logical CPUs; the machine is noisy (+-30%).\n",
+         Machine: {} logical CPUs, load average {} while measuring (other builds share the \
+         machine; +-30% run to run).\n",
         files.len(),
         rates[0],
         rates[rates.len() - 1],
         PYTHON_DOCLING_DOCS_PER_SEC * TARGET_SPEEDUP,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into()),
     );
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
     match update_section(&path, "## Document conversion", &section) {
