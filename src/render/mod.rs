@@ -21,8 +21,9 @@ pub mod format;
 pub mod html;
 pub mod markdown;
 pub mod table;
+pub mod terminal;
 
-pub use table::{terminal_report, Terminal};
+pub use terminal::{render_terminal, terminal_report, Terminal};
 
 /// Which kind of row of a [`GrowthTable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
