@@ -155,11 +155,7 @@ impl State<'_> {
 
     fn start(&mut self, tag: Tag<'_>) -> Result<(), DocumentError> {
         match tag {
-            Tag::Paragraph => {
-                if self.pending_item.is_none() {
-                    self.flush();
-                }
-            }
+            Tag::Paragraph if self.pending_item.is_none() => self.flush(),
             Tag::Heading { .. } => self.flush(),
             Tag::BlockQuote(_) => {
                 self.enter()?;

@@ -298,7 +298,7 @@ impl TableBuilder {
 
     /// Whether the current row is empty so far.
     pub fn row_is_empty(&self) -> bool {
-        self.cells.last().map_or(true, |c| Some(c.row) != self.row)
+        self.cells.last().is_none_or(|c| Some(c.row) != self.row)
     }
 
     pub fn finish(self) -> Table {

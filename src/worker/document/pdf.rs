@@ -61,7 +61,7 @@ pub fn parse(
             page_no,
             size: media_box(&pdf, page_id),
         });
-        let wanted = page_range.map_or(true, |(first, last)| (first..=last).contains(&page_no));
+        let wanted = page_range.is_none_or(|(first, last)| (first..=last).contains(&page_no));
         if wanted {
             page_lines.push((page_no, page_text_lines(name, &pdf, page_id, limits)?));
         }
