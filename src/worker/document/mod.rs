@@ -15,6 +15,7 @@ pub mod limits;
 pub mod markdown;
 pub mod model;
 pub mod pdf;
+mod pdf_cmap;
 
 pub use format::DocumentFormat;
 pub use limits::Limits;

@@ -5,12 +5,13 @@
 //! Hostile input: the nesting of arrays and dictionaries is checked before lopdf's recursive
 //! parser sees the bytes (file and content streams), object and page counts are bounded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document as PdfDocument, Encoding, Object, ObjectId};
 
 use super::model::{Document, ItemKind, Page, PageSize};
+use super::pdf_cmap::ToUnicode;
 use super::{DocumentError, DocumentFormat, Limits};
 
 /// Parses a PDF's text layer; only the pages in `page_range` get their text extracted.
@@ -298,164 +299,6 @@ fn push_ascii(out: &mut String, bytes: &[u8]) {
     );
 }
 
-/// A ToUnicode CMap: character codes (1 to 4 bytes) to text.
-struct ToUnicode {
-    code_bytes: usize,
-    map: HashMap<u32, String>,
-}
-
-/// The most entries read from one CMap (a hostile `bfrange` could name four billion).
-const MAX_CMAP_ENTRIES: usize = 1 << 17;
-
-impl ToUnicode {
-    fn parse(bytes: &[u8]) -> Option<ToUnicode> {
-        let tokens = cmap_tokens(bytes);
-        let mut code_bytes = 0usize;
-        let mut map = HashMap::new();
-        let mut i = 0;
-        let hex_value = |h: &[u8]| {
-            h.iter()
-                .take(4)
-                .fold(0u32, |acc, b| (acc << 8) | u32::from(*b))
-        };
-        while i < tokens.len() {
-            match &tokens[i] {
-                CMapToken::Word(w) if w == b"begincodespacerange" => {
-                    if let Some(CMapToken::Hex(lo)) = tokens.get(i + 1) {
-                        code_bytes = code_bytes.max(lo.len().clamp(1, 4));
-                    }
-                }
-                CMapToken::Word(w) if w == b"beginbfchar" => {
-                    i += 1;
-                    while let (Some(CMapToken::Hex(src)), Some(CMapToken::Hex(dst))) =
-                        (tokens.get(i), tokens.get(i + 1))
-                    {
-                        if map.len() < MAX_CMAP_ENTRIES {
-                            map.insert(hex_value(src), utf16_text(dst));
-                        }
-                        i += 2;
-                    }
-                    continue;
-                }
-                CMapToken::Word(w) if w == b"beginbfrange" => {
-                    i += 1;
-                    while let (Some(CMapToken::Hex(lo)), Some(CMapToken::Hex(hi))) =
-                        (tokens.get(i), tokens.get(i + 1))
-                    {
-                        let (lo, hi) = (hex_value(lo), hex_value(hi));
-                        match tokens.get(i + 2) {
-                            Some(CMapToken::Hex(dst)) => {
-                                let mut units: Vec<u16> = dst
-                                    .chunks(2)
-                                    .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-                                    .collect();
-                                for code in lo..=hi.min(lo.saturating_add(0xffff)) {
-                                    if map.len() >= MAX_CMAP_ENTRIES {
-                                        break;
-                                    }
-                                    map.insert(code, String::from_utf16_lossy(&units));
-                                    if let Some(last) = units.last_mut() {
-                                        *last = last.wrapping_add(1);
-                                    }
-                                }
-                                i += 3;
-                            }
-                            Some(CMapToken::Open) => {
-                                let mut j = i + 3;
-                                let mut code = lo;
-                                while let Some(CMapToken::Hex(dst)) = tokens.get(j) {
-                                    if code <= hi && map.len() < MAX_CMAP_ENTRIES {
-                                        map.insert(code, utf16_text(dst));
-                                    }
-                                    code = code.saturating_add(1);
-                                    j += 1;
-                                }
-                                i = j + 1;
-                            }
-                            _ => break,
-                        }
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-        (!map.is_empty()).then_some(ToUnicode {
-            code_bytes: code_bytes.max(1),
-            map,
-        })
-    }
-
-    fn decode(&self, bytes: &[u8], out: &mut String) {
-        for chunk in bytes.chunks(self.code_bytes) {
-            let code = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
-            if let Some(text) = self.map.get(&code) {
-                out.extend(text.chars().filter(|c| !c.is_control() || *c == ' '));
-            }
-        }
-    }
-}
-
-fn utf16_text(hex: &[u8]) -> String {
-    let units: Vec<u16> = hex
-        .chunks(2)
-        .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
-        .collect();
-    String::from_utf16_lossy(&units)
-}
-
-enum CMapToken {
-    Hex(Vec<u8>),
-    Word(Vec<u8>),
-    Open,
-    Close,
-}
-
-fn cmap_tokens(bytes: &[u8]) -> Vec<CMapToken> {
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    let hex_digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'<' if bytes.get(i + 1) != Some(&b'<') => {
-                let mut digits = Vec::new();
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'>' {
-                    if let Some(d) = hex_digit(bytes[i]) {
-                        digits.push(d);
-                    }
-                    i += 1;
-                }
-                if digits.len() % 2 == 1 {
-                    digits.push(0);
-                }
-                tokens.push(CMapToken::Hex(
-                    digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect(),
-                ));
-            }
-            b'[' => tokens.push(CMapToken::Open),
-            b']' => tokens.push(CMapToken::Close),
-            b'%' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b if b.is_ascii_alphanumeric() => {
-                let start = i;
-                while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-                    i += 1;
-                }
-                tokens.push(CMapToken::Word(bytes[start..i].to_vec()));
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    tokens
-}
-
 /// The font size carrying the most characters.
 fn body_font_size<'l>(lines: impl Iterator<Item = &'l Line>) -> f32 {
     let mut chars_by_size: BTreeMap<u32, usize> = BTreeMap::new();
@@ -608,18 +451,6 @@ mod tests {
         assert_eq!(max_nesting(b"<< /A [1 [2]] >>"), 3);
         assert_eq!(max_nesting(b"(a[[[[\\)) [1]"), 1);
         assert_eq!(max_nesting(b"stream\n[[[[[[\nendstream [x]"), 1);
-    }
-
-    #[test]
-    fn to_unicode_cmaps_decode() {
-        let cmap = b"1 begincodespacerange <0000> <FFFF> endcodespacerange 2 beginbfchar <0003> <0020> <0014> <0031> endbfchar 1 beginbfrange <0024> <0026> <0041> <0030> <0031> [<0078> <0079>] endbfrange";
-        let cmap = ToUnicode::parse(cmap).expect("parses");
-        let mut out = String::new();
-        cmap.decode(
-            &[0, 0x24, 0, 0x26, 0, 3, 0, 0x14, 0, 0x31, 0, 0x99],
-            &mut out,
-        );
-        assert_eq!(out, "AC 1y");
     }
 
     #[test]
