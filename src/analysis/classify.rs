@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cycles::{cycle_groups, floor_series, Cycles};
+use super::shape::{bounded_growth, classify_pattern, warmup_length, ShapeFacts};
 use super::trend::{self, TrendFit};
 use super::verdict::{LeakCall, Pattern, SeriesVerdict};
 
@@ -82,14 +84,6 @@ pub struct SeriesInput {
     pub limit: Option<f64>,
 }
 
-/// How the fitted series was built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cycles {
-    None,
-    FromEvents,
-    FromDrops,
-}
-
 /// Judge one series.
 pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdict {
     let mut points: Vec<(u64, f64)> = input
@@ -111,21 +105,17 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
         );
     }
 
-    let (cycles, floor, boundaries, floor_observed) = floor_series(&points, &input.clears, params);
+    let floor = floor_series(&points, &input.clears, params);
+    let cycles = floor.cycles;
     let (fit_points, warmup_jobs) = match cycles {
         Cycles::None => {
             let w = warmup_length(&points, params);
             (points[w..].to_vec(), w as u64)
         }
-        _ => (floor, 0),
+        _ => (floor.points.clone(), 0),
     };
     if fit_points.len() < params.min_fit_points {
-        let per_point = if cycles == Cycles::None {
-            1
-        } else {
-            mean_cycle_jobs(&points, &fit_points)
-        };
-        let missing = (params.min_fit_points - fit_points.len()) as u64 * per_point;
+        let missing = (params.min_fit_points - fit_points.len()) as u64 * floor.jobs_per_point();
         return too_short(
             input,
             &fit_points,
@@ -142,10 +132,7 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
     let y: Vec<f64> = fit_points.iter().map(|(_, v)| *v).collect();
     let fitted = match cycles {
         Cycles::None => trend::fit(&x, &y, params.ci_level, params.autocorr_min_n),
-        _ => trend::fit_seasonal(
-            &cycle_groups(&points, &fit_points, &boundaries, floor_observed),
-            params.ci_level,
-        ),
+        _ => trend::fit_seasonal(&cycle_groups(&points, &floor), params.ci_level),
     };
     let Some(fit) = fitted else {
         return too_short(
@@ -158,7 +145,7 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
     let (x_first, x_last) = match cycles {
         Cycles::None => (x[0], x[x.len() - 1]),
         _ => (
-            boundaries[0] as f64,
+            floor.boundaries[0] as f64,
             (points[n - 1].0 as f64).max(x[x.len() - 1]),
         ),
     };
@@ -190,7 +177,19 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
         )
     };
 
-    let pattern = classify_pattern(cycles, call, warmup_jobs, bounded, &x, &y, &fit, params);
+    let pattern = classify_pattern(
+        &ShapeFacts {
+            cycles,
+            call,
+            warmup_jobs,
+            bounded,
+            points: &points,
+            x: &x,
+            y: &y,
+            fit: &fit,
+        },
+        params,
+    );
     let last_value = points
         .iter()
         .rev()
@@ -276,278 +275,6 @@ fn too_short(
             missing.max(1)
         ),
         fit_intercept: None,
-    }
-}
-
-fn mean_cycle_jobs(points: &[(u64, f64)], floor: &[(u64, f64)]) -> u64 {
-    if floor.is_empty() {
-        return 1;
-    }
-    (points.len() as u64 / floor.len() as u64).max(1)
-}
-
-/// Build the floor series: after-clear values (or cycle minima) when the series has clear
-/// cycles; otherwise the points themselves.
-#[allow(clippy::type_complexity)]
-fn floor_series(
-    points: &[(u64, f64)],
-    clears: &[ClearMark],
-    params: &VerdictParams,
-) -> (Cycles, Vec<(u64, f64)>, Vec<u64>, bool) {
-    let first = points[0].0;
-    let last = points[points.len() - 1].0;
-    let mut marks: Vec<ClearMark> = clears
-        .iter()
-        .copied()
-        .filter(|c| c.job >= first && c.job <= last)
-        .collect();
-    marks.sort_by_key(|c| c.job);
-    marks.dedup_by_key(|c| c.job);
-    if marks.len() >= 2 {
-        let mut floor = Vec::new();
-        for (i, mark) in marks.iter().enumerate() {
-            if let Some(after) = mark.after.filter(|v| v.is_finite()) {
-                floor.push((mark.job, after));
-                continue;
-            }
-            // The minimum of the cycle that follows the clear.
-            let end = marks.get(i + 1).map_or(u64::MAX, |m| m.job);
-            let min = points
-                .iter()
-                .filter(|(j, _)| *j > mark.job && *j <= end)
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some(&p) = min {
-                floor.push(p);
-            }
-        }
-        let observed = marks.iter().all(|m| m.after.is_some_and(f64::is_finite));
-        return (
-            Cycles::FromEvents,
-            floor,
-            marks.iter().map(|m| m.job).collect(),
-            observed,
-        );
-    }
-    if !clears.is_empty() {
-        return (Cycles::None, points.to_vec(), vec![], false);
-    }
-    let drops = detect_drops(points, params);
-    if drops.len() < 3 || !regular(&drops) {
-        return (Cycles::None, points.to_vec(), vec![], false);
-    }
-    let mut floor = Vec::new();
-    for (k, &d) in drops.iter().enumerate() {
-        let end = drops.get(k + 1).copied().unwrap_or(points.len() - 1);
-        let min = points[(d + 1)..=end]
-            .iter()
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        if let Some(&p) = min {
-            floor.push(p);
-        }
-    }
-    (
-        Cycles::FromDrops,
-        floor,
-        drops.iter().map(|&d| points[d].0).collect(),
-        false,
-    )
-}
-
-/// Drops recur like clears: the longest gap between them at most 2.5 times the shortest.
-fn regular(drops: &[usize]) -> bool {
-    let gaps: Vec<usize> = drops.windows(2).map(|w| w[1] - w[0]).collect();
-    let (min, max) = gaps
-        .iter()
-        .fold((usize::MAX, 0), |(lo, hi), g| (lo.min(*g), hi.max(*g)));
-    !gaps.is_empty() && (max as f64) <= 2.5 * (min as f64)
-}
-
-/// The groups of the seasonal trend test: one per position of a job within its cycle (jobs
-/// since the last clear, after the first clear), plus the observed after-clear floor first.
-fn cycle_groups(
-    points: &[(u64, f64)],
-    floor: &[(u64, f64)],
-    boundaries: &[u64],
-    floor_observed: bool,
-) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let mut groups: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
-    if floor_observed {
-        groups.push((
-            floor.iter().map(|(j, _)| *j as f64).collect(),
-            floor.iter().map(|(_, v)| *v).collect(),
-        ));
-    }
-    let offset = groups.len();
-    for &(job, value) in points {
-        // The last boundary strictly before this job.
-        let idx = boundaries.partition_point(|&b| b < job);
-        if idx == 0 {
-            continue; // before the first clear: warm-up cycle
-        }
-        let position = (job - boundaries[idx - 1]) as usize;
-        while groups.len() < offset + position {
-            groups.push((Vec::new(), Vec::new()));
-        }
-        let g = &mut groups[offset + position - 1];
-        g.0.push(job as f64);
-        g.1.push(value);
-    }
-    groups
-}
-
-/// Indices i where the series drops from point i to i + 1 like a cache clear.
-fn detect_drops(points: &[(u64, f64)], params: &VerdictParams) -> Vec<usize> {
-    let diffs: Vec<f64> = points.windows(2).map(|w| w[1].1 - w[0].1).collect();
-    let (min, max) = points
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, v)| {
-            (lo.min(*v), hi.max(*v))
-        });
-    let candidate = 0.25 * (max - min);
-    if candidate <= 0.0 {
-        return Vec::new();
-    }
-    // The noise of the job-to-job differences, from the differences that are not candidates.
-    let rest: Vec<f64> = diffs.iter().copied().filter(|d| -d < candidate).collect();
-    let sigma = trend::mad_sigma(&rest);
-    let threshold = (params.drop_sigmas * sigma).max(candidate);
-    diffs
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| -**d >= threshold)
-        .map(|(i, _)| i)
-        .collect()
-}
-
-/// Leading points clearly below the line the settled part of the series follows.
-fn warmup_length(points: &[(u64, f64)], params: &VerdictParams) -> usize {
-    let n = points.len();
-    let max_w = ((n as f64) * params.warmup_max_fraction).floor() as usize;
-    if max_w == 0 {
-        return 0;
-    }
-    let x: Vec<f64> = points[max_w..].iter().map(|(j, _)| *j as f64).collect();
-    let y: Vec<f64> = points[max_w..].iter().map(|(_, v)| *v).collect();
-    let Some(fit) = trend::fit(&x, &y, params.ci_level, usize::MAX) else {
-        return 0;
-    };
-    let sigma = fit
-        .noise_sigma
-        .max(1e-9 * y.iter().fold(0.0_f64, |a, v| a.max(v.abs())));
-    let mut w = 0;
-    while w < max_w {
-        let (job, value) = points[w];
-        let expected = fit.intercept + fit.slope * job as f64;
-        if value < expected - params.warmup_sigmas * sigma {
-            w += 1;
-        } else {
-            break;
-        }
-    }
-    w
-}
-
-/// When the growth stopped: the index where a "rise then flat" model breaks, if that model fits
-/// much better than a straight line and its flat tail is long enough.
-fn bounded_growth(x: &[f64], y: &[f64], params: &VerdictParams) -> Option<usize> {
-    let m = x.len();
-    let min_tail = ((m as f64) * params.bounded_min_tail_fraction)
-        .ceil()
-        .max(4.0) as usize;
-    if m < min_tail + 3 {
-        return None;
-    }
-    let (_, line_slope, sse_line) = trend::ols_on_basis(x, y);
-    if line_slope <= 0.0 {
-        return None;
-    }
-    let mut best: Option<(usize, f64)> = None;
-    for b in 1..(m - min_tail) {
-        let basis: Vec<f64> = x.iter().map(|v| v.min(x[b])).collect();
-        let (_, slope, sse) = trend::ols_on_basis(&basis, y);
-        if slope > 0.0 && best.is_none_or(|(_, s)| sse < s) {
-            best = Some((b, sse));
-        }
-    }
-    let (b, sse_rh) = best?;
-    let ratio = (params.bounded_penalty * (m as f64).ln() / m as f64).exp();
-    if sse_line <= ratio * sse_rh {
-        return None;
-    }
-    // The growth must really have stopped: the tail rises at less than half the overall rate.
-    let overall = trend::fit(x, y, 0.95, usize::MAX)?.slope;
-    let tail = trend::fit(&x[b..], &y[b..], 0.95, usize::MAX)?.slope;
-    (tail < 0.5 * overall).then_some(b)
-}
-
-/// The best "flat then rising" break and its residuals, for late onset.
-fn late_onset_break(x: &[f64], y: &[f64]) -> Option<(usize, f64)> {
-    let m = x.len();
-    let lo = m / 4;
-    let hi = (3 * m) / 4;
-    let mut best: Option<(usize, f64)> = None;
-    for b in lo.max(1)..hi {
-        let basis: Vec<f64> = x.iter().map(|v| (v - x[b]).max(0.0)).collect();
-        let (_, slope, sse) = trend::ols_on_basis(&basis, y);
-        if slope > 0.0 && best.is_none_or(|(_, s)| sse < s) {
-            best = Some((b, sse));
-        }
-    }
-    best
-}
-
-/// Stepwise: at least two jumps well above the job-to-job noise, few of them, carrying most of
-/// the growth.
-fn is_stepwise(y: &[f64], growth: f64) -> bool {
-    let diffs: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
-    let sigma = trend::mad_sigma(&diffs);
-    let median = trend::median(&diffs).unwrap_or(0.0);
-    let threshold = median + 4.0 * sigma.max(1e-12);
-    let jumps: Vec<f64> = diffs
-        .iter()
-        .copied()
-        .filter(|d| *d > threshold && *d > 0.0)
-        .collect();
-    let jump_sum: f64 = jumps.iter().sum();
-    jumps.len() >= 2 && jumps.len() * 3 <= diffs.len() && growth > 0.0 && jump_sum >= 0.6 * growth
-}
-
-#[allow(clippy::too_many_arguments)]
-fn classify_pattern(
-    cycles: Cycles,
-    call: LeakCall,
-    warmup_jobs: u64,
-    bounded: Option<usize>,
-    x: &[f64],
-    y: &[f64],
-    fit: &TrendFit,
-    params: &VerdictParams,
-) -> Pattern {
-    if cycles != Cycles::None {
-        return if call == LeakCall::Leak {
-            Pattern::SawtoothRisingFloor
-        } else {
-            Pattern::SawtoothFlatFloor
-        };
-    }
-    if call != LeakCall::Leak {
-        return if warmup_jobs > 0 || bounded.is_some() {
-            Pattern::WarmUp
-        } else {
-            Pattern::Plateau
-        };
-    }
-    let (_, _, sse_line) = trend::ols_on_basis(x, y);
-    if let Some((_, sse_hinge)) = late_onset_break(x, y) {
-        if sse_hinge < params.late_onset_ratio * sse_line {
-            return Pattern::LateOnset;
-        }
-    }
-    let growth = fit.growth_over(x[0], x[x.len() - 1]);
-    if is_stepwise(y, growth) {
-        Pattern::Stepwise
-    } else {
-        Pattern::Linear
     }
 }
 

@@ -66,6 +66,8 @@ mod tests {
                     freed_mb: before_mb - after_mb,
                     live_after_mb: None,
                     live_before_mb: None,
+                    resident_after_mb: None,
+                    type_counts_after: Default::default(),
                 })
                 .collect(),
             memory_limit_mb: None,

@@ -74,6 +74,13 @@ pub fn trajectory(manifest: &RunManifest, records: &[JobRecord], origin: &str) -
                     .as_ref()
                     .and_then(|s| s.allocator.live_bytes())
                     .map(mib),
+                resident_after_mb: c.after_clear.allocator.resident_bytes().map(mib),
+                type_counts_after: c
+                    .after_clear
+                    .census
+                    .iter()
+                    .map(|t| (t.type_name.clone(), t.live_count as f64))
+                    .collect(),
             })
         })
         .collect();

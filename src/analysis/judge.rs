@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::cause;
 use super::classify::{judge_series, ClearMark, SeriesInput, VerdictParams};
 use super::clears::clear_summary;
-use super::series::{JobPoint, Trajectory};
+use super::series::{ClearPoint, JobPoint, Trajectory};
 use super::verdict::{LeakCall, RunVerdict, SeriesVerdict};
 
 /// Smallest growth over a run that can be a leak, for MiB series.
@@ -19,7 +19,7 @@ pub fn mb_series(
     trajectory: &Trajectory,
     name: &str,
     value: impl Fn(&JobPoint) -> Option<f64>,
-    clear_after: impl Fn(&super::series::ClearPoint) -> Option<f64>,
+    clear_after: impl Fn(&ClearPoint) -> Option<f64>,
 ) -> SeriesInput {
     SeriesInput {
         name: name.to_string(),
@@ -29,24 +29,18 @@ pub fn mb_series(
             .iter()
             .filter_map(|p| value(p).map(|v| (p.job, v)))
             .collect(),
-        clears: trajectory
-            .clears
-            .iter()
-            .map(|c| ClearMark {
-                job: c.job,
-                after: clear_after(c),
-            })
-            .collect(),
+        clears: clear_marks(trajectory, clear_after),
         min_growth: MIN_GROWTH_MB,
         limit: trajectory.memory_limit_mb,
     }
 }
 
 /// The clears a series sees: the cache clears, and every worker restart (the last job of the
-/// old worker ends a cycle, like a clear whose after-value is not known).
+/// old worker ends a cycle, like a clear whose after-value is not known). Whether they are
+/// cycles of a given series is decided from its data when it is judged.
 pub fn clear_marks(
     trajectory: &Trajectory,
-    clear_after: impl Fn(&super::series::ClearPoint) -> Option<f64>,
+    clear_after: impl Fn(&ClearPoint) -> Option<f64>,
 ) -> Vec<ClearMark> {
     let mut marks: Vec<ClearMark> = trajectory
         .clears
@@ -74,7 +68,12 @@ pub fn clear_marks(
 pub fn series_inputs(trajectory: &Trajectory) -> Vec<SeriesInput> {
     let mut inputs = vec![
         mb_series(trajectory, "live_mb", |p| p.live_mb, |c| c.live_after_mb),
-        mb_series(trajectory, "resident_mb", |p| p.resident_mb, |_| None),
+        mb_series(
+            trajectory,
+            "resident_mb",
+            |p| p.resident_mb,
+            |c| c.resident_after_mb,
+        ),
         mb_series(trajectory, "rss_mb", |p| p.rss_mb, |c| Some(c.after_mb)),
     ];
     let types: BTreeSet<&String> = trajectory
@@ -91,14 +90,7 @@ pub fn series_inputs(trajectory: &Trajectory) -> Vec<SeriesInput> {
                 .iter()
                 .filter_map(|p| p.type_counts.get(name).map(|v| (p.job, *v)))
                 .collect(),
-            clears: trajectory
-                .clears
-                .iter()
-                .map(|c| ClearMark {
-                    job: c.job,
-                    after: None,
-                })
-                .collect(),
+            clears: clear_marks(trajectory, |c| c.type_counts_after.get(name).copied()),
             min_growth: MIN_GROWTH_COUNT,
             limit: None,
         });

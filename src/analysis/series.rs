@@ -56,6 +56,12 @@ pub struct ClearPoint {
     /// Live bytes after the clear, when the allocator was read.
     pub live_after_mb: Option<f64>,
     pub live_before_mb: Option<f64>,
+    /// Allocator resident bytes after the clear, when the allocator was read.
+    #[serde(default)]
+    pub resident_after_mb: Option<f64>,
+    /// Live counts by type after the clear (census), when taken.
+    #[serde(default)]
+    pub type_counts_after: BTreeMap<String, f64>,
 }
 
 /// A run's memory trajectory.

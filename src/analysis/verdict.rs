@@ -14,7 +14,10 @@ pub enum LeakCall {
 #[serde(rename_all = "snake_case")]
 pub enum Pattern {
     Plateau,
+    /// Rises from the first job, then settles (models and caches filling).
     WarmUp,
+    /// Level, one or two steps up, then level again: growth that stopped.
+    BoundedStep,
     SawtoothFlatFloor,
     SawtoothRisingFloor,
     Linear,

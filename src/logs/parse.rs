@@ -346,6 +346,8 @@ impl Builder {
                     freed_mb,
                     live_after_mb: None,
                     live_before_mb: None,
+                    resident_after_mb: None,
+                    type_counts_after: Default::default(),
                 });
             }
             _ => {}

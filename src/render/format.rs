@@ -115,6 +115,7 @@ pub fn pattern(pattern: Pattern) -> &'static str {
     match pattern {
         Pattern::Plateau => "plateau",
         Pattern::WarmUp => "warm-up then flat",
+        Pattern::BoundedStep => "bounded step",
         Pattern::SawtoothFlatFloor => "sawtooth, flat floor",
         Pattern::SawtoothRisingFloor => "sawtooth, rising floor",
         Pattern::Linear => "linear growth",

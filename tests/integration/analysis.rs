@@ -23,6 +23,11 @@ enum Kind {
     LateOnset,
     SawtoothRising,
     SawtoothRisingNoEvents,
+    /// A level series with clear events that do not reset it (a census count the cache
+    /// clear leaves alone).
+    PlateauClearsNoReset,
+    /// A linear leak with clear events that do not reset it.
+    LinearClearsNoReset,
 }
 
 impl Kind {
@@ -34,9 +39,10 @@ impl Kind {
                 | Kind::LateOnset
                 | Kind::SawtoothRising
                 | Kind::SawtoothRisingNoEvents
+                | Kind::LinearClearsNoReset
         )
     }
-    fn all() -> [Kind; 11] {
+    fn all() -> [Kind; 13] {
         [
             Kind::Plateau,
             Kind::WarmUp,
@@ -49,6 +55,8 @@ impl Kind {
             Kind::LateOnset,
             Kind::SawtoothRising,
             Kind::SawtoothRisingNoEvents,
+            Kind::PlateauClearsNoReset,
+            Kind::LinearClearsNoReset,
         ]
     }
     fn is_sawtooth(self) -> bool {
@@ -102,7 +110,7 @@ fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) -> Cas
     let mut clears = Vec::new();
     let last = (n - 1) as f64;
     match kind {
-        Kind::Plateau => {}
+        Kind::Plateau | Kind::PlateauClearsNoReset => {}
         Kind::WarmUp => {
             let height = rng.gen_range(5.0..50.0) * sigma;
             let tau = rng.gen_range(0.5..(n as f64 / 15.0).max(0.6));
@@ -126,7 +134,7 @@ fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) -> Cas
                 values[at] += rng.gen_range(10.0..50.0) * sigma;
             }
         }
-        Kind::Linear => {
+        Kind::Linear | Kind::LinearClearsNoReset => {
             for (i, v) in values.iter_mut().enumerate() {
                 *v += growth * i as f64 / last;
             }
@@ -174,12 +182,24 @@ fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) -> Cas
             }
         }
     }
-    let points = values
+    let points: Vec<(u64, f64)> = values
         .iter()
         .zip(&e)
         .enumerate()
         .map(|(i, (v, e))| ((i + 1) as u64, v + e))
         .collect();
+    if matches!(kind, Kind::PlateauClearsNoReset | Kind::LinearClearsNoReset) {
+        // Clears every few jobs that leave this series where it was: the after-value is
+        // unknown (a census count) or the value itself.
+        let period = rng.gen_range(2..=4);
+        let observed = rng.gen_bool(0.5);
+        for &(job, value) in points.iter().skip(period - 1).step_by(period) {
+            clears.push(ClearMark {
+                job,
+                after: observed.then_some(value),
+            });
+        }
+    }
     let input = SeriesInput {
         name: "rss_mb".into(),
         unit: "MB".into(),
@@ -367,6 +387,23 @@ fn patterns_are_named() {
     );
     assert!(v.warmup_jobs >= 2);
 
+    // Level, one step up at job 9, level again: growth that stopped, not a warm-up.
+    let step: Vec<(u64, f64)> = (1..=30)
+        .map(|j| {
+            (
+                j,
+                600.0 + if j >= 9 { 120.0 } else { 0.0 } + ((j * 31) % 3) as f64,
+            )
+        })
+        .collect();
+    let v = judge_series(&seed_like(&step, &[]), &params);
+    assert_eq!(
+        (v.call, v.pattern),
+        (LeakCall::NoLeak, Pattern::BoundedStep),
+        "{}",
+        v.summary
+    );
+
     let late: Vec<(u64, f64)> = (1..=40)
         .map(|j| {
             (
@@ -416,4 +453,125 @@ fn noisy_short_growth_is_inconclusive_with_jobs_to_decide() {
     let v = judge_series(&seed_like(&points, &[]), &params);
     assert_eq!(v.call, LeakCall::Inconclusive, "{}", v.summary);
     assert!(v.jobs_to_decide.unwrap_or(0) >= 1);
+}
+
+/// The bug: on the synthetic sawtooth run, `type:PageImage` rose by exactly 10 per job but got
+/// the cache clears as cycles, leaving 3 "floor" points: inconclusive, too short, slope 0.
+/// Clears that do not reset a series are not its cycles: it is judged on every point.
+#[test]
+fn series_not_reset_by_clears_is_judged_on_every_point() {
+    let params = VerdictParams::default();
+    let points: Vec<(u64, f64)> = (1..=12).map(|j| (j, 10.0 * j as f64)).collect();
+    let clears_unknown_after: Vec<ClearMark> = [3, 6, 9, 12]
+        .iter()
+        .map(|&job| ClearMark { job, after: None })
+        .collect();
+    let clears_after_unchanged: Vec<ClearMark> = [3, 6, 9, 12]
+        .iter()
+        .map(|&job| ClearMark {
+            job,
+            after: Some(10.0 * job as f64),
+        })
+        .collect();
+    for clears in [clears_unknown_after, clears_after_unchanged] {
+        let input = SeriesInput {
+            name: "type:PageImage".into(),
+            unit: "count".into(),
+            points: points.clone(),
+            clears,
+            min_growth: 1.0,
+            limit: None,
+        };
+        let v = judge_series(&input, &params);
+        assert_eq!(
+            (v.call, v.pattern),
+            (LeakCall::Leak, Pattern::Linear),
+            "{}",
+            v.summary
+        );
+        assert!((v.slope_per_job - 10.0).abs() < 1e-9, "{}", v.slope_per_job);
+        assert_eq!(v.floor, points, "every point is fitted");
+    }
+}
+
+/// The other side: a series the clears do reset keeps its floor, even with the after-clear
+/// value unknown (a census count emptied by the clear).
+#[test]
+fn series_reset_by_clears_is_judged_on_its_floor() {
+    let params = VerdictParams::default();
+    // Floor rises 2 per cycle; each 3-job cycle adds 10, 20, 30 on top.
+    let points: Vec<(u64, f64)> = (1..=18u64)
+        .map(|j| {
+            let cycle = (j - 1) / 3;
+            (j, 2.0 * cycle as f64 + 10.0 * ((j - 1) % 3 + 1) as f64)
+        })
+        .collect();
+    let input = SeriesInput {
+        name: "type:Document".into(),
+        unit: "count".into(),
+        points,
+        clears: [3, 6, 9, 12, 15, 18]
+            .iter()
+            .map(|&job| ClearMark { job, after: None })
+            .collect(),
+        min_growth: 1.0,
+        limit: None,
+    };
+    let v = judge_series(&input, &params);
+    assert_eq!(
+        (v.call, v.pattern),
+        (LeakCall::Leak, Pattern::SawtoothRisingFloor),
+        "{}",
+        v.summary
+    );
+    assert!(v.floor.len() < input.points.len());
+    assert!(
+        (v.slope_per_job - 2.0 / 3.0).abs() < 0.05,
+        "{}",
+        v.slope_per_job
+    );
+}
+
+/// The synthetic sawtooth run folder as a whole: every series gets a verdict from its data.
+#[test]
+fn synthetic_sawtooth_run_judges_every_series() {
+    use docling_memprof::analysis::{from_records, judge_run, load::load_run};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/reports/synthetic-sawtooth");
+    let loaded = load_run(&dir).expect("fixture loads");
+    let trajectory = from_records::trajectory(&loaded.manifest, &loaded.jobs, "fixture");
+    let verdict = judge_run(&trajectory, &VerdictParams::default());
+    let get = |name: &str| {
+        verdict
+            .series
+            .iter()
+            .find(|s| s.series == name)
+            .unwrap_or_else(|| panic!("no {name} series"))
+    };
+    let pages = get("type:PageImage");
+    assert_eq!(
+        (pages.call, pages.pattern),
+        (LeakCall::Leak, Pattern::Linear),
+        "{}",
+        pages.summary
+    );
+    assert!((pages.slope_per_job - 10.0).abs() < 1e-9);
+    let converter = get("type:Converter");
+    assert_eq!(
+        (converter.call, converter.pattern),
+        (LeakCall::NoLeak, Pattern::Plateau),
+        "{}",
+        converter.summary
+    );
+    // Resident falls at every clear: a sawtooth judged on its after-clear floor.
+    let resident = get("resident_mb");
+    assert_eq!(
+        (resident.call, resident.pattern),
+        (LeakCall::Leak, Pattern::SawtoothRisingFloor),
+        "{}",
+        resident.summary
+    );
+    for name in ["live_mb", "rss_mb"] {
+        assert_eq!(get(name).pattern, Pattern::SawtoothRisingFloor, "{name}");
+    }
 }

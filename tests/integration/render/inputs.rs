@@ -431,6 +431,13 @@ pub fn fixture_trajectory() -> (RunManifest, Trajectory) {
                     .as_ref()
                     .and_then(|s| s.allocator.live_bytes())
                     .map(to_mb),
+                resident_after_mb: c.after_clear.allocator.resident_bytes().map(to_mb),
+                type_counts_after: c
+                    .after_clear
+                    .census
+                    .iter()
+                    .map(|t| (t.type_name.clone(), t.live_count as f64))
+                    .collect(),
             })
         })
         .collect();
@@ -515,6 +522,8 @@ pub fn seed_log_input() -> ReportInput {
                 freed_mb: before - after,
                 live_after_mb: None,
                 live_before_mb: None,
+                resident_after_mb: None,
+                type_counts_after: Default::default(),
             })
             .collect(),
         memory_limit_mb: Some(3072.0),
