@@ -28,6 +28,7 @@ fn logs_json(path: &PathBuf) -> (i32, serde_json::Value, String) {
         .arg("logs")
         .arg(path)
         .arg("--json")
+        .arg("--no-report")
         .output()
         .expect("run the binary");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -100,13 +101,21 @@ fn the_terminal_report_prints_the_clear_table() {
     let out = Command::new(binary())
         .arg("logs")
         .arg(fixture("seed-20-jobs.log"))
+        .arg("--no-report")
+        .env("NO_COLOR", "1")
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
+    // The shared report tables: the verdict per series and the seed's clear table layout.
     assert!(
-        text.contains("LEAK") && text.contains("sawtooth_rising_floor"),
+        text.contains("LEAK") && text.contains("sawtooth, rising floor"),
         "{text}"
+    );
+    assert!(text.contains("Verdict per series") && text.contains("Clear Event"));
+    assert!(
+        !text.contains("wrote "),
+        "--no-report writes nothing:\n{text}"
     );
     for (job, before, after, freed) in SEED_TABLE {
         let row = format!("Job {job}");
@@ -116,6 +125,54 @@ fn the_terminal_report_prints_the_clear_table() {
         );
         assert!(text.contains(&format!("{freed:.0} MB")));
     }
+}
+
+#[test]
+fn logs_writes_the_report_and_charts_into_out() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("seed-report");
+    let out = Command::new(binary())
+        .arg("logs")
+        .arg(fixture("seed-20-jobs.log"))
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--memory-limit", "3GiB", "--json"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // --json keeps stdout one JSON object; the files written are listed on stderr.
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    // Floor ~1741 MB after job 18, ~60 MB/job: 3072 MB is reached some 20-30 jobs later.
+    let projected = json["verdict"]["projected_limit_job"].as_u64().unwrap_or(0);
+    assert!((30..=60).contains(&projected), "{projected}");
+    assert!(stderr.contains("report.html"), "{stderr}");
+    let md = std::fs::read_to_string(out_dir.join("report.md")).expect("report.md");
+    assert!(md.contains("Job 18") && md.contains("1741"), "{md}");
+    assert!(out_dir.join("report.html").is_file());
+    let charts: Vec<_> = std::fs::read_dir(out_dir.join("charts"))
+        .expect("charts/")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(charts.iter().any(|c| c.ends_with(".png")), "{charts:?}");
+    assert!(charts.iter().any(|c| c.ends_with(".svg")), "{charts:?}");
+
+    let plain_dir = tmp.path().join("no-charts");
+    let out = Command::new(binary())
+        .arg("logs")
+        .arg(fixture("seed-20-jobs.log"))
+        .arg("--out")
+        .arg(&plain_dir)
+        .arg("--no-charts")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wrote "));
+    assert!(plain_dir.join("report.md").is_file());
+    assert!(!plain_dir.join("charts").exists());
 }
 
 #[test]
