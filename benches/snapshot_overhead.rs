@@ -7,6 +7,9 @@
 //! which goes first. Reports the median replay wall time of each (from run.json, so process
 //! start-up is excluded), their ratio, and the median / p95 / max cost of one snapshot (from
 //! the snapshots' own `snapshot_duration_secs`). Results go to BENCHMARKS.md by hand.
+//!
+//! `SNAPSHOT_OVERHEAD_ARGS="--purge every --smaps every"` adds flags to the snapshots-on runs;
+//! `SNAPSHOT_OVERHEAD_COMMON_ARGS="--no-census"` adds flags to both sides.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,6 +59,9 @@ fn main() {
         "workload: {} ({jobs} jobs), {rounds} interleaved rounds",
         workload.display()
     );
+    let extra = std::env::var("SNAPSHOT_OVERHEAD_ARGS").unwrap_or_default();
+    let common = std::env::var("SNAPSHOT_OVERHEAD_COMMON_ARGS").unwrap_or_default();
+    println!("snapshot flags: `{extra}`, flags on both sides: `{common}`");
     println!("replay wall time, snapshots on:  median {:.1} ms", on * 1e3);
     println!(
         "replay wall time, snapshots off: median {:.1} ms",
@@ -79,7 +85,12 @@ fn run(binary: &Path, workload: &Path, out: &Path, snapshots: bool) -> (f64, Vec
         .arg("--out")
         .arg(out)
         .arg("--quiet");
-    if !snapshots {
+    let common = std::env::var("SNAPSHOT_OVERHEAD_COMMON_ARGS").unwrap_or_default();
+    cmd.args(common.split_whitespace());
+    if snapshots {
+        let extra = std::env::var("SNAPSHOT_OVERHEAD_ARGS").unwrap_or_default();
+        cmd.args(extra.split_whitespace());
+    } else {
         cmd.arg("--no-snapshots");
     }
     let status = cmd.status().expect("run docling-memprof");

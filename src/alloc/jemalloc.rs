@@ -28,7 +28,30 @@ pub fn stats() -> Result<JemallocStats, tikv_jemalloc_ctl::Error> {
         retained_bytes: stats::retained::read()? as u64,
         mapped_bytes: stats::mapped::read()? as u64,
         metadata_bytes: stats::metadata::read()? as u64,
+        dirty_bytes: arena_pages("dirty").map(|p| p * page_size_bytes()),
+        muzzy_bytes: arena_pages("muzzy").map(|p| p * page_size_bytes()),
     })
+}
+
+/// `stats.arenas.<MALLCTL_ARENAS_ALL>.p{dirty,muzzy}`: pages freed but kept, over all arenas.
+/// Read without purging, so it costs the worker nothing.
+fn arena_pages(kind: &str) -> Option<u64> {
+    let name = format!("stats.arenas.{MALLCTL_ARENAS_ALL}.p{kind}\0");
+    // SAFETY: the name is NUL-terminated and `stats.arenas.<i>.pdirty` / `.pmuzzy` are
+    // `size_t` values in jemalloc 5, so reading a `usize` is the right type and size.
+    unsafe { tikv_jemalloc_ctl::raw::read::<usize>(name.as_bytes()) }
+        .ok()
+        .map(|p| p as u64)
+}
+
+fn page_size_bytes() -> u64 {
+    // SAFETY: sysconf only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if page > 0 {
+        page as u64
+    } else {
+        4096
+    }
 }
 
 /// Purge the dirty and muzzy pages of every arena, returning them to the kernel now.

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use clap::Args;
 
+use crate::probe::profiling::ProfilingOptions;
 use crate::probe::{Prober, SnapshotKind};
 use crate::runner::protocol::{self, ChildInit, FromChild, JobRequest, ToChild};
 use crate::runner::{
@@ -63,9 +64,25 @@ pub fn run(_args: ChildArgs) -> Result<i32> {
             return Err(Error::Internal(format!("worker did not start: {message}")));
         }
     };
+    let profiling = crate::probe::profiling::start(ProfilingOptions {
+        census: init.census,
+        sites: init.sites,
+        run_dir: init.run_dir.clone(),
+        top_n: crate::probe::sites::DEFAULT_TOP_N,
+    });
+    let (census, sites) = match profiling {
+        Ok(hooks) => hooks,
+        Err(err) => {
+            let message = err.to_string();
+            protocol::send(&mut out, &FromChild::Fatal { message }).map_err(io_err)?;
+            return Err(err);
+        }
+    };
     let prober = Prober {
         purge: init.purge,
         smaps: init.smaps,
+        census,
+        sites,
         ..Prober::new(started)
     };
     // A job-sized dhat profiler from the start, so the baseline has dhat stats too.
@@ -73,6 +90,7 @@ pub fn run(_args: ChildArgs) -> Result<i32> {
     let baseline = init
         .snapshots
         .then(|| Box::new(prober.take(SnapshotKind::Baseline, worker.state())));
+    crate::probe::profiling::after_snapshot(0, &worker, baseline.as_deref());
     let ready = FromChild::Ready {
         pid: std::process::id(),
         allocator: crate::alloc::selected().as_str().to_string(),
@@ -145,6 +163,7 @@ fn run_one(
         task,
     } = request;
     let task_id = task.task_id.clone();
+    crate::probe::profiling::job_started(job);
     crate::alloc::dhat::start_job_profiler();
     let mut report = worker.run_job(&job_id, task);
     // Results are handed back (to the results store) and not kept by the worker: drop them
@@ -153,12 +172,18 @@ fn run_one(
     let after_job = init
         .snapshots
         .then(|| prober.take(SnapshotKind::AfterJob, worker.state()));
+    crate::probe::profiling::after_snapshot(job, worker, after_job.as_ref());
     let cache_clear = worker.clear_is_due().then(|| {
         let clear = worker.clear_caches();
         // Without snapshots the clear still gets a light one (status, allocator stats without
         // purge, no smaps): the record needs the memory after the clear.
         let after_clear = if init.snapshots {
-            prober.take(SnapshotKind::AfterClear, worker.state())
+            prober.take_with(
+                SnapshotKind::AfterClear,
+                worker.state(),
+                init.purge_after_clear,
+                init.smaps_after_clear,
+            )
         } else {
             let light = Prober {
                 purge: false,

@@ -14,7 +14,10 @@ use serde::Serialize;
 
 use crate::alloc::AllocatorKind;
 use crate::runner::output::{read_run, RunFolder};
-use crate::runner::{self, Isolation, JobOutcome, JobRecord, ReplayConfig, RunManifest, RunStatus};
+use crate::runner::{
+    self, Isolation, JobOutcome, JobRecord, PurgeMode, ReplayConfig, RunManifest, RunStatus,
+    SnapshotDetail,
+};
 use crate::units::{format_duration, format_size};
 use crate::{Error, Result};
 
@@ -48,17 +51,30 @@ pub struct ReplayArgs {
     /// snapshots' overhead.
     #[arg(long)]
     pub no_snapshots: bool,
+    /// When snapshots purge jemalloc's arenas (to tell live memory from memory jemalloc only
+    /// keeps): in every snapshot, only after cache clears, or never. A purge returns pages to
+    /// the kernel that the next job faults in again; see docs/run-format.md.
+    #[arg(long, value_enum, default_value_t = PurgeMode::Never)]
+    pub purge: PurgeMode,
+    /// When snapshots read /proc/self/smaps_rollup for PSS and USS (about 45 us per MiB of
+    /// RSS): in every snapshot, only after cache clears, or never.
+    #[arg(long, value_enum, default_value_t = SnapshotDetail::Clears)]
+    pub smaps: SnapshotDetail,
     /// Kill a job still running after this many seconds (RQ's default is 14400).
     #[arg(long, default_value_t = 14400.0)]
     pub job_timeout: f64,
-    /// Allocation sites per snapshot (`exact` with dhat, `sampled`). Recorded in run.json;
-    /// consumed by the allocation-site reader once it is wired.
-    #[arg(long)]
+    /// Allocation sites per snapshot: `exact` (dhat, one profiler per job; needs
+    /// `--allocator dhat`, writes dhat-heap.json) or `sampled` (jemalloc, estimates with
+    /// standard errors). Top sites go in each snapshot, the rest in profile.jsonl.
+    #[arg(long, value_parser = ["exact", "sampled"])]
     pub sites: Option<String>,
-    /// Live objects by type in each snapshot. Recorded in run.json; consumed by the census
-    /// once it is wired.
-    #[arg(long)]
+    /// Live objects by type in each snapshot (the default; kept for old command lines).
+    #[arg(long, hide = true)]
     pub census: bool,
+    /// Turn off the census of live objects by type and the owner chains (for overhead
+    /// measurements).
+    #[arg(long, conflicts_with = "census")]
+    pub no_census: bool,
     /// A budget file to gate the run against at the end (consumed by `gate` once wired).
     #[arg(long)]
     pub gate: Option<PathBuf>,
@@ -83,6 +99,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     if args.memory_limit == Some(0) {
         return Err(Error::Usage("--memory-limit 0: expected a size > 0".into()));
     }
+    check_sites(args.sites.as_deref(), args.allocator)?;
     let out_dir = match &args.out {
         Some(dir) => dir.clone(),
         None => default_out_dir(&loaded.name),
@@ -95,13 +112,19 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         memory_limit_bytes: args.memory_limit,
         job_timeout: Some(Duration::from_secs_f64(args.job_timeout)),
         snapshots: !args.no_snapshots,
+        purge: args.purge,
+        smaps: args.smaps,
         child_exe: crate::runner::child_process::current_exe()?,
         sample_interval: crate::probe::sampler::DEFAULT_INTERVAL,
         progress: !args.quiet && !args.json,
         sites: args.sites.clone(),
-        census: args.census,
+        census: !args.no_census,
     };
     let end = runner::replay(&loaded, &config, folder)?;
+    // diagnostics.json: get_memory_diagnostics() and find_memory_leaks() of the run.
+    if let Err(err) = crate::probe::diagnostics::write_for_run(&out_dir) {
+        log::warn!("diagnostics.json: {err}");
+    }
     finish_run(&out_dir, &args)?;
     match end.status {
         RunStatus::Completed => Ok(0),
@@ -110,6 +133,19 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
             end.message.unwrap_or_else(|| end.status.as_str().into()),
             out_dir.display()
         ))),
+    }
+}
+
+/// `--sites exact` runs under dhat, `--sites sampled` under jemalloc.
+fn check_sites(sites: Option<&str>, allocator: AllocatorKind) -> Result<()> {
+    match (sites, allocator) {
+        (Some("exact"), a) if a != AllocatorKind::Dhat => Err(Error::Usage(
+            "--sites exact runs under dhat: add --allocator dhat".into(),
+        )),
+        (Some("sampled"), a) if a != AllocatorKind::Jemalloc => Err(Error::Usage(
+            "--sites sampled runs under jemalloc: use --allocator jemalloc".into(),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -97,6 +97,12 @@ pub struct JemallocStats {
     pub retained_bytes: u64,
     pub mapped_bytes: u64,
     pub metadata_bytes: u64,
+    /// Dirty pages of all arenas (freed, still resident; what a purge returns first).
+    #[serde(default)]
+    pub dirty_bytes: Option<u64>,
+    /// Muzzy pages of all arenas (freed, lazily returned).
+    #[serde(default)]
+    pub muzzy_bytes: Option<u64>,
 }
 
 /// dhat's `HeapStats` for the profiler of the current job.

@@ -49,9 +49,21 @@ impl Prober {
 
     /// Take one snapshot of this process.
     pub fn take(&self, kind: SnapshotKind, worker: WorkerState) -> Snapshot {
+        self.take_with(kind, worker, self.purge, self.smaps)
+    }
+
+    /// Take one snapshot with its own purge and smaps choices (instead of the prober's).
+    pub fn take_with(
+        &self,
+        kind: SnapshotKind,
+        worker: WorkerState,
+        purge: bool,
+        smaps: bool,
+    ) -> Snapshot {
         let begin = Instant::now();
-        let process = procfs::read(procfs::Target::SelfProcess, self.smaps).unwrap_or_default();
-        let allocator = super::layers::read(self.purge);
+        // Process memory first: a purge would lower RSS.
+        let process = procfs::read(procfs::Target::SelfProcess, smaps).unwrap_or_default();
+        let allocator = super::layers::read(purge);
         let census = self.census.as_ref().map(|hook| hook()).unwrap_or_default();
         let sites = self.sites.as_ref().and_then(|hook| hook(kind));
         let end = Instant::now();

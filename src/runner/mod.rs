@@ -13,5 +13,5 @@ pub mod parent;
 pub mod protocol;
 pub mod record;
 
-pub use parent::{replay, Isolation, ReplayConfig, RunEnd, RunStatus};
+pub use parent::{replay, Isolation, PurgeMode, ReplayConfig, RunEnd, RunStatus, SnapshotDetail};
 pub use record::*;

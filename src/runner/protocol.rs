@@ -23,10 +23,30 @@ pub struct ChildInit {
     pub worker_index: u32,
     /// Take baseline and after-job snapshots (off for the overhead benchmark).
     pub snapshots: bool,
-    /// Purge jemalloc's arenas inside each snapshot.
+    /// Purge jemalloc's arenas inside the baseline and after-job snapshots.
     pub purge: bool,
-    /// Read `smaps_rollup` (PSS, USS) in each snapshot.
+    /// Purge jemalloc's arenas inside the after-clear snapshots.
+    #[serde(default)]
+    pub purge_after_clear: bool,
+    /// Read `smaps_rollup` (PSS, USS) in the baseline and after-job snapshots.
     pub smaps: bool,
+    /// Read `smaps_rollup` in the after-clear snapshots.
+    #[serde(default)]
+    pub smaps_after_clear: bool,
+    /// Live-object census in each snapshot (on unless `--no-census`).
+    #[serde(default = "census_default")]
+    pub census: bool,
+    /// Allocation sites in each snapshot (`--sites exact|sampled`).
+    #[serde(default)]
+    pub sites: Option<crate::probe::profiling::SitesMode>,
+    /// The run folder, where profiling writes `profile.jsonl`, `sites.collapsed` and
+    /// `dhat-heap.json`.
+    #[serde(default)]
+    pub run_dir: Option<std::path::PathBuf>,
+}
+
+fn census_default() -> bool {
+    true
 }
 
 /// One job for the child.

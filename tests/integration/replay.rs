@@ -72,7 +72,16 @@ fn check_clears_and_fields(allocator: &str) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let workload = pdf_workload(tmp.path(), 9, 3, &[]);
     let out = tmp.path().join("run");
-    let output = replay(&workload, &out, &["--allocator", allocator], &[]);
+    // Full snapshots: purge (jemalloc) and smaps_rollup in every snapshot.
+    let full = [
+        "--allocator",
+        allocator,
+        "--purge",
+        "every",
+        "--smaps",
+        "every",
+    ];
+    let output = replay(&workload, &out, &full, &[]);
     ok(&output);
     let (manifest, records) = read(&out);
     assert_eq!(manifest.status, "completed");
@@ -169,6 +178,20 @@ fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
     let out = tmp.path().join("run");
     ok(&replay(&workload, &out, &[], &[]));
     let (_, records) = read(&out);
+    // Default snapshots: no purge, dirty/muzzy bytes read instead; smaps only after clears.
+    let first = records[0].after_job.as_ref().expect("after-job snapshot");
+    match &first.allocator {
+        AllocatorLayers::Jemalloc {
+            before_purge,
+            after_purge,
+        } => {
+            assert!(after_purge.is_none() && before_purge.dirty_bytes.is_some());
+        }
+        other => panic!("default allocator is jemalloc, got {other:?}"),
+    }
+    assert!(first.process.pss_bytes.is_none());
+    let clear = records[1].cache_clear.as_ref().expect("clear after job 2");
+    assert!(clear.after_clear.process.pss_bytes.is_some());
     let lives: Vec<u64> = records.iter().map(live).collect();
     assert!(
         lives.windows(2).all(|w| w[1] > w[0]),
