@@ -36,8 +36,20 @@ pub struct SamplingConfig {
 
 /// The default rate, chosen by measurement (BENCHMARKS.md, "Census and sites overhead").
 pub const DEFAULT_CONFIG: SamplingConfig = SamplingConfig {
-    mean_bytes: 128 * 1024,
+    mean_bytes: 64 * 1024,
 };
+
+/// Overrides the default mean bytes between samples in the worker child.
+pub const SAMPLE_BYTES_ENV: &str = "DOCLING_MEMPROF_SITES_SAMPLE_BYTES";
+
+/// [`DEFAULT_CONFIG`], or the mean given by [`SAMPLE_BYTES_ENV`] when it is a positive number.
+pub fn config_from_env() -> SamplingConfig {
+    std::env::var(SAMPLE_BYTES_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .map_or(DEFAULT_CONFIG, |mean_bytes| SamplingConfig { mean_bytes })
+}
 
 /// Instruction pointers kept per stack.
 const MAX_FRAMES: usize = 40;

@@ -125,7 +125,7 @@ pub fn start(options: ProfilingOptions) -> Result<(Option<CensusHook>, Option<Si
                     "--sites sampled runs under jemalloc (--allocator jemalloc)".into(),
                 ));
             }
-            sampling::enable(sampling::DEFAULT_CONFIG);
+            sampling::enable(sampling::config_from_env());
         }
         None => {}
     }

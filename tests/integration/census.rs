@@ -18,6 +18,8 @@ fn workload(name: &str) -> PathBuf {
 
 fn replay(workload: &Path, out: &Path, extra: &[&str]) -> Output {
     let output = Command::new(binary())
+        // A sample point every 16 KiB: tight error bars on these small workloads.
+        .env("DOCLING_MEMPROF_SITES_SAMPLE_BYTES", "16384")
         .arg("replay")
         .arg(workload)
         .arg("--out")
