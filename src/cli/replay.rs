@@ -9,16 +9,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::alloc::AllocatorKind;
+use crate::analysis::gate::{gate_run, markdown_summary};
+use crate::render::{self, BaselineRun, RenderOptions, Terminal};
 use crate::runner::output::{read_run, RunFolder};
 use crate::runner::{
     self, Isolation, JobOutcome, JobRecord, PurgeMode, ReplayConfig, RunManifest, RunStatus,
     SnapshotDetail,
 };
-use crate::units::{format_duration, format_size};
+use crate::units::format_duration;
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -75,10 +76,14 @@ pub struct ReplayArgs {
     /// measurements).
     #[arg(long, conflicts_with = "census")]
     pub no_census: bool,
-    /// A budget file to gate the run against at the end (consumed by `gate` once wired).
-    #[arg(long)]
+    /// Gate the run against this budget file at the end (as `docling-memprof gate`): the exit
+    /// code becomes 1 when a budget is broken. Writes gate-summary.md and gate-junit.xml.
+    #[arg(long, value_name = "BUDGET")]
     pub gate: Option<PathBuf>,
-    /// Skip charts in the end-of-run report (consumed by the renderer once wired).
+    /// A baseline run folder: compared in the report's chart and, with --gate, in the gate.
+    #[arg(long, value_name = "RUN")]
+    pub baseline: Option<PathBuf>,
+    /// Skip charts in the end-of-run report (report.md and report.html are still written).
     #[arg(long)]
     pub no_charts: bool,
 }
@@ -125,9 +130,9 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     if let Err(err) = crate::probe::diagnostics::write_for_run(&out_dir) {
         log::warn!("diagnostics.json: {err}");
     }
-    finish_run(&out_dir, &args)?;
+    let gate_code = finish_run(&out_dir, &args)?;
     match end.status {
-        RunStatus::Completed => Ok(0),
+        RunStatus::Completed => Ok(gate_code),
         RunStatus::ChildDied | RunStatus::Interrupted => Err(Error::ChildDied(format!(
             "{}; the records of finished jobs are in {}",
             end.message.unwrap_or_else(|| end.status.as_str().into()),
@@ -193,20 +198,44 @@ fn default_out_dir(workload_name: &str) -> PathBuf {
     dir
 }
 
-/// The end of a replay: read the run folder back and report on it. Analysis (verdict) and
-/// rendering (charts, reports, `--gate`, `--no-charts`) of a finished run hook in here.
-pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<()> {
+/// The end of a replay: read the run folder back, judge it, write `report.md`, `report.html`
+/// and the charts into it, print the report (or `--json`), and run `--gate`. Returns the exit
+/// code the gate asks for (0 when there is no gate). A run whose child died is still reported.
+pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<i32> {
     let (manifest, records) = read_run(run_dir)?;
     let summary = RunSummary::new(run_dir, &manifest, &records);
+    let mut input = crate::cli::report::input_from_run(run_dir)?;
+    if let Some(base) = &args.baseline {
+        let baseline = crate::cli::report::input_from_run(base)?;
+        input.baseline = Some(BaselineRun {
+            label: format!("baseline {}", base.display()),
+            trajectory: baseline.trajectory,
+        });
+    }
+    let options = RenderOptions { charts: !args.no_charts, ..RenderOptions::default() };
+    let written = render::write_report(run_dir, &input, &options)?;
     if args.json {
-        let text = serde_json::to_string_pretty(&summary)
+        let report = serde_json::json!({ "summary": summary, "verdict": input.verdict });
+        let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Internal(format!("summary: {e}")))?;
         println!("{text}");
     } else if !args.quiet {
-        println!("{}", summary_table(&records));
+        println!("{}", render::terminal_report(&input, &Terminal::detect()));
         println!("{}", summary.one_line());
+        if let Some(report) = written.iter().find(|p| p.extension().is_some_and(|e| e == "html")) {
+            println!("report: {}", report.display());
+        }
     }
-    Ok(())
+    let Some(budget) = &args.gate else { return Ok(0) };
+    let result = gate_run(run_dir, budget, args.baseline.as_deref())?;
+    if !args.quiet && !args.json {
+        println!("{}", markdown_summary(&result));
+    }
+    crate::cli::gate::write_outputs(
+        &result,
+        Some(&run_dir.join("gate-junit.xml")),
+        Some(&run_dir.join("gate-summary.md")),
+    )
 }
 
 /// The machine-readable summary of a run (`--json`).
@@ -278,52 +307,3 @@ impl RunSummary {
     }
 }
 
-/// One row per job: outcome, time, RSS, live bytes, peak, clear.
-pub fn summary_table(records: &[JobRecord]) -> Table {
-    let mut table = Table::new();
-    table.load_style(UTF8_FULL_CONDENSED);
-    // A terminal reporting 0 columns would squeeze every column to one character.
-    let width_known = table.width().is_some_and(|w| w > 20);
-    table.set_content_arrangement(if width_known {
-        ContentArrangement::Dynamic
-    } else {
-        ContentArrangement::Disabled
-    });
-    table.set_header(vec![
-        "job",
-        "worker",
-        "outcome",
-        "time",
-        "RSS after",
-        "live after",
-        "peak RSS",
-        "clear: RSS after (freed)",
-    ]);
-    let opt_size = |v: Option<u64>| v.map(format_size).unwrap_or_else(|| "-".into());
-    for r in records {
-        let after = r.after_job.as_ref();
-        let clear = r.cache_clear.as_ref().map(|c| {
-            let after_clear_rss = c.after_clear.process.rss_bytes;
-            // Freed: from the snapshots when there are (both read before any purge), else the
-            // worker's own before/after reading.
-            let freed = match after {
-                Some(s) => s.process.rss_bytes.saturating_sub(after_clear_rss),
-                None => c.rss_before_bytes.saturating_sub(c.rss_after_bytes),
-            };
-            format!("{} ({})", format_size(after_clear_rss), format_size(freed))
-        });
-        table.add_row(vec![
-            Cell::new(r.job).set_alignment(CellAlignment::Right),
-            Cell::new(r.worker_index).set_alignment(CellAlignment::Right),
-            Cell::new(r.outcome.label()),
-            Cell::new(format_duration(r.duration_secs)).set_alignment(CellAlignment::Right),
-            Cell::new(opt_size(after.map(|s| s.process.rss_bytes)))
-                .set_alignment(CellAlignment::Right),
-            Cell::new(opt_size(after.and_then(|s| s.allocator.live_bytes())))
-                .set_alignment(CellAlignment::Right),
-            Cell::new(opt_size(r.peak_rss_bytes)).set_alignment(CellAlignment::Right),
-            Cell::new(clear.unwrap_or_default()),
-        ]);
-    }
-    table
-}
