@@ -317,3 +317,82 @@ fn record_turns_the_seed_log_into_a_valid_workload() {
     assert_eq!(recorded.workload.documents.len(), 4, "doc-0..3.docx");
     assert!(recorded.notes.is_empty(), "{:?}", recorded.notes);
 }
+
+/// The round trip of issue 4: a replay's own `worker.log` (the worker core's log lines), fed to
+/// `logs`, gives the same verdict as the replay report it came from. The log carries RSS only,
+/// so the comparison is with the replay's verdict on its `rss_mb` series. The log rounds RSS
+/// to whole MB (`rss=25MB`), so slopes agree only to within that rounding; the call and the
+/// pattern must be the same. Three small workloads: a linear leak (page images kept, clears
+/// that free nothing), a flat-floor sawtooth (the seed's workload: clears free ~36 MB and the
+/// floor holds) and a bounded step (mixed documents: RSS settles after the largest one).
+#[test]
+fn a_replays_worker_log_gives_the_replays_rss_verdict() {
+    use docling_memprof::analysis::{from_records, judge_run, load::load_run};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for (workload, expected) in [
+        ("leak-page-images", (LeakCall::Leak, Pattern::Linear)),
+        (
+            "seed-20-jobs",
+            (LeakCall::NoLeak, Pattern::SawtoothFlatFloor),
+        ),
+        ("mixed", (LeakCall::NoLeak, Pattern::BoundedStep)),
+    ] {
+        let run_dir = tmp.path().join(workload);
+        let out = Command::new(binary())
+            .arg("replay")
+            .arg(project_root().join(format!("fixtures/workloads/{workload}.json")))
+            .arg("--out")
+            .arg(&run_dir)
+            .arg("--quiet")
+            .output()
+            .expect("run replay");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{workload}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let loaded = load_run(&run_dir).expect("the run folder reads back");
+        let trajectory = from_records::trajectory(&loaded.manifest, &loaded.jobs, workload);
+        let replay = judge_run(&trajectory, &VerdictParams::default());
+        let rss = replay
+            .series
+            .iter()
+            .find(|s| s.series == "rss_mb")
+            .expect("the replay has an rss_mb series");
+
+        let (code, json, stderr) = logs_json(&run_dir.join("worker.log"));
+        assert_eq!(code, 0, "{workload}: {stderr}");
+        let v = &json["verdict"];
+        assert_eq!(v["series"], "rss_mb");
+        assert_eq!(json["jobs"].as_u64(), Some(trajectory.points.len() as u64));
+        assert_eq!(
+            json["cache_clears"].as_array().map(Vec::len),
+            Some(trajectory.clears.len()),
+            "{workload}"
+        );
+        let call = serde_json::to_value(rss.call).expect("call");
+        let pattern = serde_json::to_value(rss.pattern).expect("pattern");
+        assert_eq!(
+            (&v["call"], &v["pattern"]),
+            (&call, &pattern),
+            "{workload}: log says {}; replay says {}",
+            v["summary"],
+            rss.summary
+        );
+        assert_eq!(v["leak"], serde_json::to_value(rss.leak).expect("leak"));
+        // And the verdict is the one the workload was built to show.
+        assert_eq!(
+            (rss.call, rss.pattern),
+            expected,
+            "{workload}: {}",
+            rss.summary
+        );
+        let slope = v["slope_mb_per_job"].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            (slope - rss.slope_per_job).abs() < 0.5,
+            "{workload}: log slope {slope} vs replay {}",
+            rss.slope_per_job
+        );
+    }
+}
