@@ -328,14 +328,6 @@ pub fn fit_seasonal(groups: &[(Vec<f64>, Vec<f64>)], ci_level: f64) -> Option<Tr
     })
 }
 
-/// Sum of squared residuals of y around a fitted line a + b x.
-pub fn sse_line(x: &[f64], y: &[f64], a: f64, b: f64) -> f64 {
-    x.iter()
-        .zip(y)
-        .map(|(xi, yi)| (yi - a - b * xi).powi(2))
-        .sum()
-}
-
 /// Least-squares fit of y = a + b * f(x) for a basis function values `f`; returns (a, b, sse).
 pub fn ols_on_basis(f: &[f64], y: &[f64]) -> (f64, f64, f64) {
     let n = f.len() as f64;

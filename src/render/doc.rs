@@ -231,12 +231,6 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
     }
 }
 
-/// The job at which the memory limit is projected to be reached: the RSS series' projection
-/// (the limit applies to RSS), else the primary series'.
-pub fn limit_job(input: &ReportInput) -> Option<u64> {
-    limit_projection(input).map(|(job, _, _)| job)
-}
-
 /// The projected job at which the limit is reached, the slope per job it was projected with and
 /// the series (the RSS series' verdict when it has a projection, else the primary's).
 pub fn limit_projection(input: &ReportInput) -> Option<(u64, f64, String)> {

@@ -47,11 +47,6 @@ pub fn mb_unit(value: Option<f64>) -> String {
     value.map_or_else(|| MISSING.to_string(), |v| format!("{} MB", mb(v)))
 }
 
-/// A MiB value without unit, `-` when absent.
-pub fn mb_opt(value: Option<f64>) -> String {
-    value.map_or_else(|| MISSING.to_string(), mb)
-}
-
 /// A signed change with enough precision for small slopes: `+2.35`, `-0.041`, `0`.
 pub fn signed(value: f64) -> String {
     if !value.is_finite() {
