@@ -327,17 +327,17 @@ fn summarize(
     };
     match call {
         LeakCall::Leak => format!(
-            "{}: leak ({:?}): the {what} grows {slope}; {:.1} {u} over the run, above the {:.1} {u} effect threshold",
-            input.name, pattern, growth, threshold
+            "{}: leak ({}): the {what} grows {slope}; {:.1} {u} over the run, above the {:.1} {u} effect threshold",
+            input.name, pattern.name(), growth, threshold
         ),
         LeakCall::NoLeak if bounded.is_some() => format!(
             "{}: no leak: growth stopped (rise then flat for the last part of the run); {slope}",
             input.name
         ),
         LeakCall::NoLeak => format!(
-            "{}: no leak ({:?}{}): {slope}",
+            "{}: no leak ({}{}): {slope}",
             input.name,
-            pattern,
+            pattern.name(),
             if warmup_jobs > 0 { format!(", {warmup_jobs} warm-up job(s) left out") } else { String::new() }
         ),
         LeakCall::Inconclusive => format!(

@@ -27,6 +27,23 @@ pub enum Pattern {
     TooShort,
 }
 
+impl Pattern {
+    /// The name as it appears in JSON (`sawtooth_rising_floor`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::Plateau => "plateau",
+            Pattern::WarmUp => "warm_up",
+            Pattern::BoundedStep => "bounded_step",
+            Pattern::SawtoothFlatFloor => "sawtooth_flat_floor",
+            Pattern::SawtoothRisingFloor => "sawtooth_rising_floor",
+            Pattern::Linear => "linear",
+            Pattern::Stepwise => "stepwise",
+            Pattern::LateOnset => "late_onset",
+            Pattern::TooShort => "too_short",
+        }
+    }
+}
+
 /// The verdict on one series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesVerdict {
@@ -108,4 +125,29 @@ pub struct RunVerdict {
     pub series: Vec<SeriesVerdict>,
     pub cause: Cause,
     pub clear_summary: ClearSummary,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pattern;
+
+    #[test]
+    fn pattern_names_are_the_json_names() {
+        for p in [
+            Pattern::Plateau,
+            Pattern::WarmUp,
+            Pattern::BoundedStep,
+            Pattern::SawtoothFlatFloor,
+            Pattern::SawtoothRisingFloor,
+            Pattern::Linear,
+            Pattern::Stepwise,
+            Pattern::LateOnset,
+            Pattern::TooShort,
+        ] {
+            assert_eq!(
+                serde_json::to_value(p).ok(),
+                Some(serde_json::Value::String(p.name().to_string()))
+            );
+        }
+    }
 }
