@@ -215,7 +215,15 @@ pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<i32> {
     let options = RenderOptions { charts: !args.no_charts, ..RenderOptions::default() };
     let written = render::write_report(run_dir, &input, &options)?;
     if args.json {
-        let report = serde_json::json!({ "summary": summary, "verdict": input.verdict });
+        // The summary's fields at the top level, plus the verdict and the files written.
+        let mut report = serde_json::to_value(&summary)
+            .map_err(|e| Error::Internal(format!("summary: {e}")))?;
+        if let Some(map) = report.as_object_mut() {
+            let verdict = serde_json::to_value(&input.verdict)
+                .map_err(|e| Error::Internal(format!("verdict: {e}")))?;
+            map.insert("verdict".into(), verdict);
+            map.insert("files".into(), serde_json::json!(written));
+        }
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| Error::Internal(format!("summary: {e}")))?;
         println!("{text}");
