@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::analysis::VerdictParams;
-use crate::cli::report::{input_from_log, timestamped_report_dir};
+use crate::cli::report::input_from_log;
+use crate::cli::timestamped_report_dir;
 use crate::logs::analyse_file;
 use crate::render::{self, RenderOptions, Terminal};
 use crate::units::{parse_human_size, MIB};

@@ -1,6 +1,8 @@
 //! The command line: one file per subcommand. Each `run` returns the exit code on success
 //! (0, or 1 for a broken gate) and a typed [`crate::Error`] otherwise.
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 pub mod child;
@@ -48,4 +50,28 @@ pub fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Record(args) => record::run(args),
         Command::Child(args) => child::run(args),
     }
+}
+
+/// `reports/<name>-<timestamp>/` under the current folder, made unique with a suffix when it
+/// exists. The name is reduced to ASCII letters, digits, `-` and `_`.
+pub fn timestamped_report_dir(name: &str) -> PathBuf {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let base = PathBuf::from("reports").join(format!("{safe}-{stamp}"));
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    dir
 }

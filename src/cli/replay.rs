@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::alloc::AllocatorKind;
 use crate::analysis::gate::{gate_run, markdown_summary};
+use crate::cli::timestamped_report_dir;
 use crate::render::{self, BaselineRun, RenderOptions, Terminal};
 use crate::runner::output::{read_run, RunFolder};
 use crate::runner::{
@@ -107,7 +108,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     check_sites(args.sites.as_deref(), args.allocator)?;
     let out_dir = match &args.out {
         Some(dir) => dir.clone(),
-        None => default_out_dir(&loaded.name),
+        None => timestamped_report_dir(&loaded.name),
     };
     let folder = RunFolder::create(&out_dir)?;
     let config = ReplayConfig {
@@ -173,29 +174,6 @@ fn resolve_isolation(args: &ReplayArgs, workload_max_jobs: u32) -> Result<(Isola
         Isolation::Recycle => Ok((Isolation::Recycle, max_jobs)),
         Isolation::ProcessPerJob => Ok((Isolation::ProcessPerJob, 1)),
     }
-}
-
-/// `reports/<workload>-<timestamp>/`, made unique with a suffix when it exists.
-fn default_out_dir(workload_name: &str) -> PathBuf {
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let safe: String = workload_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let base = PathBuf::from("reports").join(format!("{safe}-{stamp}"));
-    let mut dir = base.clone();
-    let mut n = 2;
-    while dir.exists() {
-        dir = PathBuf::from(format!("{}-{n}", base.display()));
-        n += 1;
-    }
-    dir
 }
 
 /// The end of a replay: read the run folder back, judge it, write `report.md`, `report.html`

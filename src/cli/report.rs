@@ -90,30 +90,6 @@ fn default_out(run: &Path) -> PathBuf {
     run.with_file_name(format!("{stem}-report"))
 }
 
-/// `reports/<name>-<timestamp>/` under the current folder, made unique with a suffix when it
-/// exists. The name is reduced to ASCII letters, digits, `-` and `_`.
-pub fn timestamped_report_dir(name: &str) -> PathBuf {
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let base = PathBuf::from("reports").join(format!("{safe}-{stamp}"));
-    let mut dir = base.clone();
-    let mut n = 2;
-    while dir.exists() {
-        dir = PathBuf::from(format!("{}-{n}", base.display()));
-        n += 1;
-    }
-    dir
-}
-
 fn baseline_label(path: &Path) -> String {
     let name = path
         .file_name()
