@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{ClearPoint, JobPoint, SourceKind, Trajectory};
 use crate::units::{parse_logged_duration, parse_logged_size};
+use crate::worker::loglines::strip_level_prefix;
 
 /// How many unreadable lines are kept as examples.
 pub const UNREADABLE_EXAMPLES: usize = 20;
@@ -146,20 +147,6 @@ fn parse_source(message: &str) -> Option<(String, String, Option<u64>)> {
         }
         _ => Some((kind.to_string(), rest.to_string(), None)),
     }
-}
-
-/// Drop a `LEVEL:logger:` prefix.
-fn strip_level_prefix(line: &str) -> &str {
-    for level in ["INFO:", "WARNING:", "ERROR:", "DEBUG:", "CRITICAL:"] {
-        if let Some(rest) = line.strip_prefix(level) {
-            if let Some((logger, message)) = rest.split_once(':') {
-                if !logger.contains(' ') && !logger.contains('[') {
-                    return message;
-                }
-            }
-        }
-    }
-    line
 }
 
 struct Builder {

@@ -181,7 +181,7 @@ impl LogLine {
     /// A Python logging prefix (`INFO:docling_serve.rq_worker_instrumented:`) is accepted.
     pub fn parse(line: &str) -> Option<LogLine> {
         let line = line.trim_end_matches(['\r', '\n']);
-        let message = strip_prefix(line);
+        let message = strip_level_prefix(line);
         if let Some(rest) = message.strip_prefix("  [") {
             let (counts, rest) = rest.split_once("] ")?;
             let (index, total) = counts.split_once('/')?;
@@ -309,8 +309,9 @@ impl LogLine {
     }
 }
 
-/// Drop a Python logging prefix (`LEVEL:logger.name:`) when the line has one.
-fn strip_prefix(line: &str) -> &str {
+/// Drop a Python logging prefix (`LEVEL:logger.name:`) when the line has one. Also used by
+/// the tolerant log reader (`crate::logs::parse`).
+pub fn strip_level_prefix(line: &str) -> &str {
     for level in ["INFO:", "WARNING:", "ERROR:", "DEBUG:", "CRITICAL:"] {
         if let Some(rest) = line.strip_prefix(level) {
             if let Some((logger, message)) = rest.split_once(':') {
