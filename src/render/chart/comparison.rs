@@ -5,7 +5,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::{
-    de, header, job_label, job_label_count, segments, y_range, LegendEntry, Sample, BLUE, FONT,
+    de, draw_point_markers, header, job_memory_chart, segments, y_range, LegendEntry, Sample, BLUE, FONT,
     GREEN, GREY,
 };
 use crate::analysis::Trajectory;
@@ -36,31 +36,16 @@ pub fn draw<DB: DrawingBackend>(
     let (base_rss, base_live) = lines(&baseline.trajectory);
     let base = format::truncate(&baseline.label, 24);
     let cand = format::truncate(&input.title, 24);
-    let mut legend = Vec::new();
-    if !base_rss.is_empty() {
-        legend.push(LegendEntry::new(
-            format!("{base}: RSS"),
-            Sample::Dashed(BASE_RSS),
-        ));
-    }
-    if !cand_rss.is_empty() {
-        legend.push(LegendEntry::new(
-            format!("{cand}: RSS"),
-            Sample::Line(BLUE, 3),
-        ));
-    }
-    if !base_live.is_empty() {
-        legend.push(LegendEntry::new(
-            format!("{base}: live"),
-            Sample::Dashed(BASE_LIVE),
-        ));
-    }
-    if !cand_live.is_empty() {
-        legend.push(LegendEntry::new(
-            format!("{cand}: live"),
-            Sample::Line(GREEN, 2),
-        ));
-    }
+    let legend: Vec<LegendEntry> = [
+        (&base_rss, format!("{base}: RSS"), Sample::Dashed(BASE_RSS)),
+        (&cand_rss, format!("{cand}: RSS"), Sample::Line(BLUE, 3)),
+        (&base_live, format!("{base}: live"), Sample::Dashed(BASE_LIVE)),
+        (&cand_live, format!("{cand}: live"), Sample::Line(GREEN, 2)),
+    ]
+    .into_iter()
+    .filter(|(segs, _, _)| !segs.is_empty())
+    .map(|(_, label, sample)| LegendEntry::new(label, sample))
+    .collect();
     let area = header(root, &title(input, baseline), &legend)?;
 
     let all = [&cand_rss, &cand_live, &base_rss, &base_live];
@@ -78,28 +63,7 @@ pub fn draw<DB: DrawingBackend>(
     let (x_lo, x_hi) = (x_lo - 0.3, x_hi + 0.3);
     let (y_lo, y_hi) = y_range(all.iter().flat_map(|s| s.iter().flatten().map(|(_, y)| *y)));
 
-    let mut chart = ChartBuilder::on(&area)
-        .margin_left(8)
-        .margin_right(24)
-        .margin_bottom(6)
-        .x_label_area_size(42)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-        .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_desc("job")
-        .y_desc("memory (MB)")
-        .x_labels(job_label_count(x_lo, x_hi))
-        .x_label_formatter(&job_label)
-        .y_labels(8)
-        .y_label_formatter(&|v| format::mb(v.round()))
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14))
-        .max_light_lines(0)
-        .bold_line_style(RGBColor(225, 225, 225))
-        .draw()
-        .map_err(de)?;
+    let mut chart = job_memory_chart(&area, (x_lo, x_hi), (y_lo, y_hi))?;
     for (segs, color) in [(&base_live, BASE_LIVE), (&base_rss, BASE_RSS)] {
         for seg in segs.iter() {
             chart
@@ -111,11 +75,7 @@ pub fn draw<DB: DrawingBackend>(
                 )))
                 .map_err(de)?;
             if seg.len() == 1 {
-                chart
-                    .draw_series(seg.iter().map(|p| {
-                        Circle::new(*p, if seg.len() == 1 { 5 } else { 3 }, color.filled())
-                    }))
-                    .map_err(de)?;
+                draw_point_markers(&mut chart, seg, color)?;
             }
         }
     }
@@ -128,11 +88,7 @@ pub fn draw<DB: DrawingBackend>(
                 ))
                 .map_err(de)?;
             if seg.len() == 1 {
-                chart
-                    .draw_series(seg.iter().map(|p| {
-                        Circle::new(*p, if seg.len() == 1 { 5 } else { 3 }, color.filled())
-                    }))
-                    .map_err(de)?;
+                draw_point_markers(&mut chart, seg, color)?;
             }
         }
     }

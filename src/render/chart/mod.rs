@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -275,6 +276,54 @@ fn draw_sample<DB: DrawingBackend>(
             ))
             .map_err(de),
     }
+}
+
+/// A chart over jobs (x) and memory in MB (y), as the trajectory and comparison charts draw it.
+pub(crate) type JobChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Build a job/memory chart on `area` over `x` (jobs) and `y` (MB), with its mesh drawn.
+pub(crate) fn job_memory_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> std::result::Result<JobChart<'a, DB>, String> {
+    let mut chart = ChartBuilder::on(area)
+        .margin_left(8)
+        .margin_right(24)
+        .margin_bottom(6)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_desc("job")
+        .y_desc("memory (MB)")
+        .x_labels(job_label_count(x_lo, x_hi))
+        .x_label_formatter(&job_label)
+        .y_labels(8)
+        .y_label_formatter(&|v| super::format::mb(v.round()))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .max_light_lines(0)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .draw()
+        .map_err(de)?;
+    Ok(chart)
+}
+
+/// A filled dot on every point of a segment: larger when the segment is a single point.
+pub(crate) fn draw_point_markers<DB: DrawingBackend>(
+    chart: &mut JobChart<'_, DB>,
+    seg: &[(f64, f64)],
+    color: RGBColor,
+) -> std::result::Result<(), String> {
+    let radius = if seg.len() == 1 { 5 } else { 3 };
+    chart
+        .draw_series(seg.iter().map(|p| Circle::new(*p, radius, color.filled())))
+        .map_err(de)?;
+    Ok(())
 }
 
 /// The x axis of job charts: `lo..hi` in job numbers, labelled only at whole jobs.

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor;
 
 use super::{
-    de, header, job_label, job_label_count, segments, y_range, LegendEntry, Sample, BLUE, DARK,
+    de, draw_point_markers, header, job_memory_chart, segments, y_range, LegendEntry, Sample, BLUE, DARK,
     FONT, GREEN, GREY, LIMIT_RED, ORANGE, PURPLE, SKY, VERMILLION,
 };
 use crate::render::doc::limit_projection;
@@ -257,28 +257,7 @@ pub fn draw<DB: DrawingBackend>(
     let area = header(root, &title(input), &legend(&plan))?;
     let (x_lo, x_hi) = plan.x;
     let (y_lo, y_hi) = plan.y;
-    let mut chart = ChartBuilder::on(&area)
-        .margin_left(8)
-        .margin_right(24)
-        .margin_bottom(6)
-        .x_label_area_size(42)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-        .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_desc("job")
-        .y_desc("memory (MB)")
-        .x_labels(job_label_count(x_lo, x_hi))
-        .x_label_formatter(&job_label)
-        .y_labels(8)
-        .y_label_formatter(&|v| format::mb(v.round()))
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 14))
-        .max_light_lines(0)
-        .bold_line_style(RGBColor(225, 225, 225))
-        .draw()
-        .map_err(de)?;
+    let mut chart = job_memory_chart(&area, (x_lo, x_hi), (y_lo, y_hi))?;
 
     for x in &plan.restarts {
         chart
@@ -312,11 +291,7 @@ pub fn draw<DB: DrawingBackend>(
                 ))
                 .map_err(de)?;
             if dots(seg.len()) || seg.len() == 1 {
-                chart
-                    .draw_series(seg.iter().map(|p| {
-                        Circle::new(*p, if seg.len() == 1 { 5 } else { 3 }, color.filled())
-                    }))
-                    .map_err(de)?;
+                draw_point_markers(&mut chart, seg, color)?;
             }
         }
     }
