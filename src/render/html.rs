@@ -18,16 +18,7 @@ figure{margin:1rem 0}figure img{max-width:100%;border:1px solid #eee}figcaption{
 /// Escape text for HTML content and attributes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
+    crate::worker::export::html::escape_into(&mut out, text);
     out
 }
 

@@ -6,7 +6,7 @@ use crate::worker::document::{Document, ItemKind, Table};
 pub fn to_html(doc: &Document) -> String {
     let mut out = String::with_capacity(super::capacity_hint(doc) * 2 + 256);
     out.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
-    escape(&mut out, &doc.name);
+    escape_into(&mut out, &doc.name);
     out.push_str("</title>\n</head>\n<body>\n");
     // Open lists: (ordered, level).
     let mut open_lists: Vec<bool> = Vec::new();
@@ -39,7 +39,7 @@ pub fn to_html(doc: &Document) -> String {
                 open_lists.push(*ordered);
             }
             out.push_str("<li>");
-            escape(&mut out, text);
+            escape_into(&mut out, text);
             out.push_str("</li>\n");
             continue;
         }
@@ -57,16 +57,16 @@ pub fn to_html(doc: &Document) -> String {
                 out.push_str("<pre><code");
                 if let Some(language) = language {
                     out.push_str(" class=\"language-");
-                    escape(&mut out, language);
+                    escape_into(&mut out, language);
                     out.push('"');
                 }
                 out.push('>');
-                escape(&mut out, text);
+                escape_into(&mut out, text);
                 out.push_str("</code></pre>\n");
             }
             ItemKind::Formula { text } => {
                 out.push_str("<div class=\"formula\">");
-                escape(&mut out, text);
+                escape_into(&mut out, text);
                 out.push_str("</div>\n");
             }
             ItemKind::Table(table) => write_table(&mut out, table),
@@ -77,12 +77,12 @@ pub fn to_html(doc: &Document) -> String {
                 out.push_str("<figure>");
                 if let Some(src) = placeholder {
                     out.push_str("<img src=\"");
-                    escape(&mut out, src);
+                    escape_into(&mut out, src);
                     out.push_str("\" alt=\"\">");
                 }
                 if let Some(caption) = caption {
                     out.push_str("<figcaption>");
-                    escape(&mut out, caption);
+                    escape_into(&mut out, caption);
                     out.push_str("</figcaption>");
                 }
                 out.push_str("</figure>\n");
@@ -107,7 +107,7 @@ fn element(out: &mut String, tag: &str, text: &str) {
     out.push('<');
     out.push_str(tag);
     out.push('>');
-    escape(out, text);
+    escape_into(out, text);
     out.push_str("</");
     out.push_str(tag);
     out.push_str(">\n");
@@ -138,7 +138,7 @@ fn write_table(out: &mut String, table: &Table) {
             out.push_str(&format!(" colspan=\"{}\"", cell.col_span));
         }
         out.push('>');
-        escape(out, &cell.text);
+        escape_into(out, &cell.text);
         out.push_str("</");
         out.push_str(tag);
         out.push('>');
@@ -149,14 +149,16 @@ fn write_table(out: &mut String, table: &Table) {
     out.push_str("</table>\n");
 }
 
-/// Appends `text` with `& < > "` escaped.
-fn escape(out: &mut String, text: &str) {
+/// Appends `text` with `& < > " '` escaped, for HTML content and attributes alike (both
+/// quotes, like Python's `html.escape`). The report writer (`crate::render::html`) uses it too.
+pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }
