@@ -6,26 +6,8 @@ use crate::worker::document::{Document, ItemKind, Table};
 
 /// The document as Markdown.
 pub fn to_markdown(doc: &Document) -> String {
-    let mut out = String::with_capacity(super::capacity_hint(doc));
-    let mut previous_was_list = false;
-    for item in &doc.items {
-        let is_list = matches!(item.kind, ItemKind::ListItem { .. });
-        if !out.is_empty() {
-            out.push_str(if is_list && previous_was_list {
-                "\n"
-            } else {
-                "\n\n"
-            });
-        }
-        let start = out.len();
-        write_item(&mut out, &item.kind);
-        if out.len() == start {
-            // Nothing written: drop the separator again.
-            out.truncate(out.trim_end_matches('\n').len());
-        }
-        previous_was_list = is_list;
-    }
-    out
+    // An item that writes nothing (an empty table) takes its separator back.
+    super::write_blocks(doc, true, write_item)
 }
 
 fn write_item(out: &mut String, kind: &ItemKind) {

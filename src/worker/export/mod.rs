@@ -21,6 +21,35 @@ pub fn export(doc: &Document, format: OutputFormat) -> String {
     }
 }
 
+/// The walk the Markdown and text exporters share: items one after another, a blank line
+/// between blocks and a single newline between consecutive list items. `write_item` appends
+/// one item; with `drop_empty`, the separator before an item that wrote nothing is taken back.
+pub(crate) fn write_blocks(
+    doc: &Document,
+    drop_empty: bool,
+    mut write_item: impl FnMut(&mut String, &super::document::ItemKind),
+) -> String {
+    let mut out = String::with_capacity(capacity_hint(doc));
+    let mut previous_was_list = false;
+    for item in &doc.items {
+        let is_list = matches!(item.kind, super::document::ItemKind::ListItem { .. });
+        if !out.is_empty() {
+            out.push_str(if is_list && previous_was_list {
+                "\n"
+            } else {
+                "\n\n"
+            });
+        }
+        let start = out.len();
+        write_item(&mut out, &item.kind);
+        if drop_empty && out.len() == start {
+            out.truncate(out.trim_end_matches('\n').len());
+        }
+        previous_was_list = is_list;
+    }
+    out
+}
+
 /// A capacity guess for an export: the text it holds plus some markup per item.
 pub(crate) fn capacity_hint(doc: &Document) -> usize {
     doc.items
