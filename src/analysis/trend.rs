@@ -93,6 +93,48 @@ fn pairwise_slopes(x: &[f64], y: &[f64]) -> Vec<f64> {
     slopes
 }
 
+/// The Mann-Kendall Z of `s` with its variance `var_s` (continuity corrected); 0 without variance.
+fn mk_z(s: f64, var_s: f64) -> f64 {
+    if var_s > 0.0 {
+        (s - s.signum()) / var_s.sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// Sen's confidence interval of `slope` at `ci_level`: ranks M1, M2 + 1 of the sorted
+/// pairwise `slopes` (not empty), with the variance `var_s` of S.
+fn sen_slope_ci(slopes: &[f64], slope: f64, var_s: f64, ci_level: f64) -> (f64, f64) {
+    let z = normal_quantile(0.5 + ci_level / 2.0);
+    let big_n = slopes.len() as f64;
+    let c = z * var_s.sqrt();
+    let m1 = ((big_n - c) / 2.0).round();
+    let m2 = ((big_n + c) / 2.0).round();
+    let last = slopes.len().saturating_sub(1);
+    let lo_idx = if m1 >= 1.0 {
+        (m1 as usize - 1).min(last)
+    } else {
+        0
+    };
+    let hi_idx = if m2 >= 0.0 {
+        (m2 as usize).min(last)
+    } else {
+        0
+    };
+    (slopes[lo_idx].min(slope), slopes[hi_idx].max(slope))
+}
+
+/// The noise around a fit: the MAD sigma of the residuals, or their RMS when more than half
+/// of them are exactly zero (the points sit on the line).
+fn noise_sigma(residuals: &[f64]) -> f64 {
+    let sigma = mad_sigma(residuals);
+    if sigma == 0.0 && !residuals.is_empty() {
+        (residuals.iter().map(|r| r * r).sum::<f64>() / residuals.len() as f64).sqrt()
+    } else {
+        sigma
+    }
+}
+
 /// Mann-Kendall S and its variance under no trend (with the tie correction).
 fn mann_kendall_s(y: &[f64]) -> (f64, f64) {
     let n = y.len();
@@ -200,41 +242,15 @@ pub fn fit(x: &[f64], y: &[f64], ci_level: f64, autocorr_min_n: usize) -> Option
         .zip(y)
         .map(|(xi, yi)| yi - (intercept + slope * xi))
         .collect();
-    let mut noise_sigma = mad_sigma(&residuals);
-    if noise_sigma == 0.0 {
-        // More than half the points sit exactly on the line: fall back to the RMS residual.
-        let rms = (residuals.iter().map(|r| r * r).sum::<f64>() / n as f64).sqrt();
-        noise_sigma = rms;
-    }
+    let noise_sigma = noise_sigma(&residuals);
 
     let (s, var_s) = mann_kendall_s(y);
     let variance_factor = hamed_rao_factor(x, y, slope, autocorr_min_n);
     let var_corrected = var_s * variance_factor;
-    let mk_z = if var_corrected > 0.0 {
-        (s - s.signum()) / var_corrected.sqrt()
-    } else {
-        0.0
-    };
+    let mk_z = mk_z(s, var_corrected);
     let p_value = two_sided_p(mk_z);
 
-    // Sen's confidence interval: ranks M1, M2 + 1 of the sorted pairwise slopes.
-    let z = normal_quantile(0.5 + ci_level / 2.0);
-    let big_n = slopes.len() as f64;
-    let c = z * var_corrected.sqrt();
-    let m1 = ((big_n - c) / 2.0).round();
-    let m2 = ((big_n + c) / 2.0).round();
-    let last = slopes.len().saturating_sub(1);
-    let lo_idx = if m1 >= 1.0 {
-        (m1 as usize - 1).min(last)
-    } else {
-        0
-    };
-    let hi_idx = if m2 >= 0.0 {
-        (m2 as usize).min(last)
-    } else {
-        0
-    };
-    let slope_ci = (slopes[lo_idx].min(slope), slopes[hi_idx].max(slope));
+    let slope_ci = sen_slope_ci(&slopes, slope, var_corrected, ci_level);
 
     Some(TrendFit {
         n,
@@ -287,33 +303,10 @@ pub fn fit_seasonal(groups: &[(Vec<f64>, Vec<f64>)], ci_level: f64) -> Option<Tr
         intercepts.push(a);
         residuals.extend(offsets.iter().map(|o| o - a));
     }
-    let mut noise_sigma = mad_sigma(&residuals);
-    if noise_sigma == 0.0 {
-        noise_sigma = (residuals.iter().map(|r| r * r).sum::<f64>() / n as f64).sqrt();
-    }
-    let mk_z = if var_total > 0.0 {
-        (s_total - s_total.signum()) / var_total.sqrt()
-    } else {
-        0.0
-    };
+    let noise_sigma = noise_sigma(&residuals);
+    let mk_z = mk_z(s_total, var_total);
     let p_value = two_sided_p(mk_z);
-    let z = normal_quantile(0.5 + ci_level / 2.0);
-    let big_n = slopes.len() as f64;
-    let c = z * var_total.sqrt();
-    let m1 = ((big_n - c) / 2.0).round();
-    let m2 = ((big_n + c) / 2.0).round();
-    let last = slopes.len().saturating_sub(1);
-    let lo_idx = if m1 >= 1.0 {
-        (m1 as usize - 1).min(last)
-    } else {
-        0
-    };
-    let hi_idx = if m2 >= 0.0 {
-        (m2 as usize).min(last)
-    } else {
-        0
-    };
-    let slope_ci = (slopes[lo_idx].min(slope), slopes[hi_idx].max(slope));
+    let slope_ci = sen_slope_ci(&slopes, slope, var_total, ci_level);
     let intercept = intercepts.first().copied().unwrap_or(0.0);
     Some(TrendFit {
         n,
