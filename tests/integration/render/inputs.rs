@@ -14,11 +14,14 @@ use docling_memprof::probe::{
     AllocatorLayers, JemallocStats, ProcessMemory, SiteStat, SiteTable, Snapshot, SnapshotKind,
     TypeCount, WorkerState,
 };
+use docling_memprof::analysis::from_records;
 use docling_memprof::render::{GrowthKind, GrowthRow, GrowthTable, ReportInput};
 use docling_memprof::runner::record::{
     CacheClearRecord, DocumentRecord, JobOutcome, JobRecord, MachineInfo, RunManifest,
     RECORD_SCHEMA_VERSION,
 };
+
+use docling_memprof::runner::output::read_run;
 
 use crate::util::project_root;
 
@@ -379,85 +382,10 @@ pub fn growth_table() -> GrowthTable {
     }
 }
 
-/// The fixture's records as a trajectory (the same fields the analysis' reader fills).
+/// The fixture's records as a trajectory, read as the analysis reads a run folder.
 pub fn fixture_trajectory() -> (RunManifest, Trajectory) {
-    let dir = fixture_dir();
-    let manifest: RunManifest =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).expect("run.json"))
-            .expect("manifest parses");
-    let records: Vec<JobRecord> = std::fs::read_to_string(dir.join("jobs.jsonl"))
-        .expect("jobs.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("record parses"))
-        .collect();
-    let to_mb = |b: u64| b as f64 / MIB as f64;
-    let points = records
-        .iter()
-        .map(|r| {
-            let snap = r.after_job.as_ref();
-            JobPoint {
-                job: r.job,
-                worker_index: r.worker_index,
-                outcome: r.outcome.label().into(),
-                duration_secs: Some(r.duration_secs),
-                rss_mb: snap.map(|s| to_mb(s.process.rss_bytes)),
-                live_mb: snap.and_then(|s| s.allocator.live_bytes()).map(to_mb),
-                resident_mb: snap.and_then(|s| s.allocator.resident_bytes()).map(to_mb),
-                peak_rss_mb: r.peak_rss_bytes.map(to_mb),
-                type_counts: snap
-                    .map(|s| {
-                        s.census
-                            .iter()
-                            .map(|c| (c.type_name.clone(), c.live_count as f64))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                ..Default::default()
-            }
-        })
-        .collect();
-    let clears = records
-        .iter()
-        .filter_map(|r| {
-            let c = r.cache_clear.as_ref()?;
-            Some(ClearPoint {
-                job: r.job,
-                before_mb: to_mb(c.rss_before_bytes),
-                after_mb: to_mb(c.rss_after_bytes),
-                freed_mb: to_mb(c.rss_before_bytes) - to_mb(c.rss_after_bytes),
-                live_after_mb: c.after_clear.allocator.live_bytes().map(to_mb),
-                live_before_mb: r
-                    .after_job
-                    .as_ref()
-                    .and_then(|s| s.allocator.live_bytes())
-                    .map(to_mb),
-                resident_after_mb: c.after_clear.allocator.resident_bytes().map(to_mb),
-                type_counts_after: c
-                    .after_clear
-                    .census
-                    .iter()
-                    .map(|t| (t.type_name.clone(), t.live_count as f64))
-                    .collect(),
-            })
-        })
-        .collect();
-    let trajectory = Trajectory {
-        source: SourceKind::Replay,
-        origin: FIXTURE.into(),
-        baseline_rss_mb: manifest
-            .baselines
-            .first()
-            .map(|b| to_mb(b.process.rss_bytes)),
-        baseline_live_mb: manifest
-            .baselines
-            .first()
-            .and_then(|b| b.allocator.live_bytes())
-            .map(to_mb),
-        points,
-        clears,
-        memory_limit_mb: manifest.memory_limit_bytes.map(to_mb),
-        unreadable_lines: 0,
-    };
+    let (manifest, records) = read_run(&fixture_dir()).expect("the render fixture reads");
+    let trajectory = from_records::trajectory(&manifest, &records, FIXTURE);
     (manifest, trajectory)
 }
 
