@@ -6,7 +6,7 @@ use ego_tree::NodeRef;
 use scraper::{Html, Node};
 
 use super::model::{normalize_space, Document, ItemKind, TableBuilder};
-use super::{plain_pages, DocumentError, DocumentFormat, Limits};
+use super::{plain_pages, take_inline, DocumentError, DocumentFormat, Limits, PendingItem};
 
 /// Parses a whole HTML document.
 pub fn parse(name: &str, text: &str, limits: &Limits) -> Result<Document, DocumentError> {
@@ -39,12 +39,6 @@ pub(crate) fn append_fragment(
 pub(crate) fn is_page_break_comment(comment: &str) -> bool {
     let c = comment.trim();
     c.eq_ignore_ascii_case("page-break") || c.eq_ignore_ascii_case("pagebreak")
-}
-
-struct PendingItem {
-    ordered: bool,
-    marker: String,
-    level: u8,
 }
 
 struct ListContext {
@@ -83,22 +77,9 @@ impl<'a> Walker<'a> {
 
     /// Emits the collected inline text as the pending list item or as a paragraph.
     fn flush(&mut self) {
-        if self.inline.trim().is_empty() {
-            self.inline.clear();
-            return;
+        if let Some(kind) = take_inline(&mut self.inline, &mut self.pending_item) {
+            self.push(kind);
         }
-        let text = normalize_space(&self.inline);
-        self.inline.clear();
-        let kind = match self.pending_item.take() {
-            Some(item) => ItemKind::ListItem {
-                ordered: item.ordered,
-                marker: item.marker,
-                level: item.level,
-                text,
-            },
-            None => ItemKind::Paragraph { text },
-        };
-        self.push(kind);
     }
 
     fn new_page(&mut self) {

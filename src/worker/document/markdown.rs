@@ -4,17 +4,13 @@
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::model::{normalize_space, Document, ItemKind, TableBuilder};
-use super::{html, plain_pages, DocumentError, DocumentFormat, Limits};
+use super::{
+    html, plain_pages, take_inline, DocumentError, DocumentFormat, Limits, PendingItem,
+};
 
 struct ListContext {
     ordered: bool,
     next_number: u64,
-}
-
-struct PendingItem {
-    ordered: bool,
-    marker: String,
-    level: u8,
 }
 
 struct State<'a> {
@@ -71,22 +67,9 @@ impl State<'_> {
 
     /// Emits the inline text as the pending list item, or as a paragraph.
     fn flush(&mut self) {
-        if self.inline.trim().is_empty() {
-            self.inline.clear();
-            return;
+        if let Some(kind) = take_inline(&mut self.inline, &mut self.pending_item) {
+            self.push(kind);
         }
-        let text = normalize_space(&self.inline);
-        self.inline.clear();
-        let kind = match self.pending_item.take() {
-            Some(item) => ItemKind::ListItem {
-                ordered: item.ordered,
-                marker: item.marker,
-                level: item.level,
-                text,
-            },
-            None => ItemKind::Paragraph { text },
-        };
-        self.push(kind);
     }
 
     fn enter(&mut self) -> Result<(), DocumentError> {

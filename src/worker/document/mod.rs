@@ -202,3 +202,34 @@ pub(crate) fn plain_pages(count: u32) -> Vec<Page> {
         })
         .collect()
 }
+
+/// A list item whose marker is known while its text is still being collected (the HTML and
+/// Markdown readers).
+pub(crate) struct PendingItem {
+    pub(crate) ordered: bool,
+    pub(crate) marker: String,
+    pub(crate) level: u8,
+}
+
+/// The collected inline text as an item: the pending list item (taken), or a paragraph. `None`
+/// when the text is blank; the text is cleared either way and a pending item is then kept.
+pub(crate) fn take_inline(
+    inline: &mut String,
+    pending_item: &mut Option<PendingItem>,
+) -> Option<ItemKind> {
+    if inline.trim().is_empty() {
+        inline.clear();
+        return None;
+    }
+    let text = model::normalize_space(inline);
+    inline.clear();
+    Some(match pending_item.take() {
+        Some(item) => ItemKind::ListItem {
+            ordered: item.ordered,
+            marker: item.marker,
+            level: item.level,
+            text,
+        },
+        None => ItemKind::Paragraph { text },
+    })
+}
