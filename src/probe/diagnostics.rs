@@ -287,7 +287,7 @@ pub fn find_memory_leaks(history: &[JobSnapshot<'_>], warmup_jobs: usize) -> Mem
         out.sites.extend(leak);
     }
     out.sites
-        .sort_by(|a, b| b.bytes_growth.cmp(&a.bytes_growth));
+        .sort_by_key(|site| std::cmp::Reverse(site.bytes_growth));
     out
 }
 
