@@ -58,12 +58,23 @@ impl Error {
         }
     }
 
-    pub fn bad_input(path: impl Into<PathBuf>, place: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::BadInput { path: path.into(), place: place.into(), message: message.into() }
+    pub fn bad_input(
+        path: impl Into<PathBuf>,
+        place: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::BadInput {
+            path: path.into(),
+            place: place.into(),
+            message: message.into(),
+        }
     }
 
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 

@@ -5,7 +5,8 @@ use clap::Parser;
 use docling_memprof::cli::{dispatch, Cli};
 
 #[global_allocator]
-static GLOBAL: docling_memprof::alloc::SelectedAllocator = docling_memprof::alloc::SelectedAllocator::new();
+static GLOBAL: docling_memprof::alloc::SelectedAllocator =
+    docling_memprof::alloc::SelectedAllocator::new();
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -13,7 +14,11 @@ fn main() {
         Err(err) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = err.print();
-            std::process::exit(if err.use_stderr() { docling_memprof::error::EXIT_BAD_INPUT } else { 0 });
+            std::process::exit(if err.use_stderr() {
+                docling_memprof::error::EXIT_BAD_INPUT
+            } else {
+                0
+            });
         }
     };
     let code = match dispatch(cli) {

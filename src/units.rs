@@ -72,11 +72,13 @@ pub fn parse_logged_duration(text: &str) -> Option<f64> {
 /// the bare letters are binary, as Kubernetes' `Mi`/`Gi` and most tools' `M`/`G`.
 pub fn parse_human_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (expected a number and a unit, like 3GiB or 512MB)"))?;
+    let value: f64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a size (expected a number and a unit, like 3GiB or 512MB)")
+    })?;
     let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "ki" | "kib" => 1024.0,
@@ -85,7 +87,11 @@ pub fn parse_human_size(text: &str) -> Result<u64, String> {
         "kb" => 1e3,
         "mb" => 1e6,
         "gb" => 1e9,
-        other => return Err(format!("`{text}`: unknown size unit `{other}` (use B, KiB, MiB, GiB, KB, MB or GB)")),
+        other => {
+            return Err(format!(
+                "`{text}`: unknown size unit `{other}` (use B, KiB, MiB, GiB, KB, MB or GB)"
+            ))
+        }
     };
     Ok((value * factor).round() as u64)
 }
@@ -114,7 +120,10 @@ mod tests {
             let printed = format_size(bytes);
             let parsed = parse_logged_size(&printed).expect("parses");
             let tolerance = (bytes as f64 * 0.001).max(1.0) as u64 * 60;
-            assert!(parsed.abs_diff(bytes) <= tolerance, "{bytes} -> {printed} -> {parsed}");
+            assert!(
+                parsed.abs_diff(bytes) <= tolerance,
+                "{bytes} -> {printed} -> {parsed}"
+            );
         }
         assert_eq!(parse_logged_size("12 parsecs"), None);
     }

@@ -14,7 +14,11 @@ pub mod replay;
 pub mod report;
 
 #[derive(Debug, Parser)]
-#[command(name = "docling-memprof", version, about = "Find and prevent memory growth in long-running document-conversion workers")]
+#[command(
+    name = "docling-memprof",
+    version,
+    about = "Find and prevent memory growth in long-running document-conversion workers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -190,12 +190,15 @@ pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<i32> {
             trajectory: baseline.trajectory,
         });
     }
-    let options = RenderOptions { charts: !args.no_charts, ..RenderOptions::default() };
+    let options = RenderOptions {
+        charts: !args.no_charts,
+        ..RenderOptions::default()
+    };
     let written = render::write_report(run_dir, &input, &options)?;
     if args.json {
         // The summary's fields at the top level, plus the verdict and the files written.
-        let mut report = serde_json::to_value(&summary)
-            .map_err(|e| Error::Internal(format!("summary: {e}")))?;
+        let mut report =
+            serde_json::to_value(&summary).map_err(|e| Error::Internal(format!("summary: {e}")))?;
         if let Some(map) = report.as_object_mut() {
             let verdict = serde_json::to_value(&input.verdict)
                 .map_err(|e| Error::Internal(format!("verdict: {e}")))?;
@@ -208,11 +211,16 @@ pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<i32> {
     } else if !args.quiet {
         println!("{}", render::terminal_report(&input, &Terminal::detect()));
         println!("{}", summary.one_line());
-        if let Some(report) = written.iter().find(|p| p.extension().is_some_and(|e| e == "html")) {
+        if let Some(report) = written
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "html"))
+        {
             println!("report: {}", report.display());
         }
     }
-    let Some(budget) = &args.gate else { return Ok(0) };
+    let Some(budget) = &args.gate else {
+        return Ok(0);
+    };
     let result = gate_run(run_dir, budget, args.baseline.as_deref())?;
     if !args.quiet && !args.json {
         println!("{}", markdown_summary(&result));
@@ -292,4 +300,3 @@ impl RunSummary {
         )
     }
 }
-

@@ -53,7 +53,10 @@ pub struct ProcessMemory {
 #[serde(tag = "allocator", rename_all = "snake_case")]
 pub enum AllocatorLayers {
     /// jemalloc stats after an epoch advance, then again after purging every arena.
-    Jemalloc { before_purge: JemallocStats, after_purge: Option<JemallocStats> },
+    Jemalloc {
+        before_purge: JemallocStats,
+        after_purge: Option<JemallocStats>,
+    },
     /// dhat's heap stats for the current job's profiler.
     Dhat(DhatStats),
     /// glibc's mallinfo2.
@@ -82,7 +85,10 @@ impl AllocatorLayers {
 
     pub fn resident_after_purge_bytes(&self) -> Option<u64> {
         match self {
-            AllocatorLayers::Jemalloc { after_purge: Some(a), .. } => Some(a.resident_bytes),
+            AllocatorLayers::Jemalloc {
+                after_purge: Some(a),
+                ..
+            } => Some(a.resident_bytes),
             _ => None,
         }
     }

@@ -14,9 +14,13 @@ pub const RECORD_SCHEMA_VERSION: u32 = 1;
 pub enum JobOutcome {
     Success,
     /// The task failed (a document failed, or the task could not run); the worker lives on.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The worker process died during the job (signal, OOM kill, panic, timeout, interrupt).
-    Died { reason: String },
+    Died {
+        reason: String,
+    },
 }
 
 impl JobOutcome {

@@ -28,7 +28,9 @@ pub mod task;
 
 pub use converter::{Converter, ConverterManager};
 pub use job::Worker;
-pub use options::{ConversionOptions, ImageExportMode, OcrEngine, OutputFormat, PipelineKind, TableMode};
+pub use options::{
+    ConversionOptions, ImageExportMode, OcrEngine, OutputFormat, PipelineKind, TableMode,
+};
 pub use task::{ClearReport, ConversionResult, DocumentReport, JobReport, Source, Task, TaskType};
 
 use std::path::PathBuf;
@@ -65,7 +67,9 @@ impl LeakScenario {
 
     /// The scenario a name spells, or `None`.
     pub fn from_name(name: &str) -> Option<LeakScenario> {
-        LeakScenario::ALL.into_iter().find(|s| s.as_str() == name.trim())
+        LeakScenario::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name.trim())
     }
 
     pub const ALL: [LeakScenario; 5] = [
@@ -129,7 +133,11 @@ impl WorkerSettings {
 pub enum WorkerError {
     /// An environment variable (or setting) that cannot be used.
     #[error("{variable}={value:?}: {message}")]
-    Setting { variable: String, value: String, message: String },
+    Setting {
+        variable: String,
+        value: String,
+        message: String,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,

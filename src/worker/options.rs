@@ -161,7 +161,10 @@ mod tests {
             ..a.clone()
         };
         assert_eq!(a.cache_key(), b.cache_key());
-        let c = ConversionOptions { ocr_engine: OcrEngine::Tesseract, ..a.clone() };
+        let c = ConversionOptions {
+            ocr_engine: OcrEngine::Tesseract,
+            ..a.clone()
+        };
         assert_ne!(a.cache_key(), c.cache_key());
     }
 }

@@ -11,5 +11,8 @@ pub mod materialize;
 pub mod schema;
 pub mod validate;
 
-pub use schema::{DocumentSpec, GeneratedDocument, JobSpec, SourceMode, Workload, WorkloadWorker, WORKLOAD_SCHEMA_VERSION};
+pub use schema::{
+    DocumentSpec, GeneratedDocument, JobSpec, SourceMode, Workload, WorkloadWorker,
+    WORKLOAD_SCHEMA_VERSION,
+};
 pub use validate::{load, LoadedWorkload};

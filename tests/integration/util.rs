@@ -16,7 +16,10 @@ pub fn corpus_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: corpus not found at {} (set DOCLING_MEMPROF_CORPUS)", dir.display());
+        eprintln!(
+            "SKIPPED: corpus not found at {} (set DOCLING_MEMPROF_CORPUS)",
+            dir.display()
+        );
         None
     }
 }

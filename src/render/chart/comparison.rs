@@ -5,8 +5,8 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::{
-    de, draw_point_markers, header, job_memory_chart, segments, y_range, LegendEntry, Sample, BLUE, FONT,
-    GREEN, GREY,
+    de, draw_point_markers, header, job_memory_chart, segments, y_range, LegendEntry, Sample, BLUE,
+    FONT, GREEN, GREY,
 };
 use crate::analysis::Trajectory;
 use crate::render::format;
@@ -39,7 +39,11 @@ pub fn draw<DB: DrawingBackend>(
     let legend: Vec<LegendEntry> = [
         (&base_rss, format!("{base}: RSS"), Sample::Dashed(BASE_RSS)),
         (&cand_rss, format!("{cand}: RSS"), Sample::Line(BLUE, 3)),
-        (&base_live, format!("{base}: live"), Sample::Dashed(BASE_LIVE)),
+        (
+            &base_live,
+            format!("{base}: live"),
+            Sample::Dashed(BASE_LIVE),
+        ),
         (&cand_live, format!("{cand}: live"), Sample::Line(GREEN, 2)),
     ]
     .into_iter()

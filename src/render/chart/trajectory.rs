@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor;
 
 use super::{
-    de, draw_point_markers, header, job_memory_chart, segments, y_range, LegendEntry, Sample, BLUE, DARK,
-    FONT, GREEN, GREY, LIMIT_RED, ORANGE, PURPLE, SKY, VERMILLION,
+    de, draw_point_markers, header, job_memory_chart, segments, y_range, LegendEntry, Sample, BLUE,
+    DARK, FONT, GREEN, GREY, LIMIT_RED, ORANGE, PURPLE, SKY, VERMILLION,
 };
 use crate::render::doc::limit_projection;
 use crate::render::format;

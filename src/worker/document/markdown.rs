@@ -4,9 +4,7 @@
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::model::{normalize_space, Document, ItemKind, TableBuilder};
-use super::{
-    html, plain_pages, take_inline, DocumentError, DocumentFormat, Limits, PendingItem,
-};
+use super::{html, plain_pages, take_inline, DocumentError, DocumentFormat, Limits, PendingItem};
 
 struct ListContext {
     ordered: bool,

@@ -35,9 +35,7 @@ fn write_item(out: &mut String, kind: &ItemKind) {
                 }
             }
         }
-        ItemKind::Picture { caption, .. } => {
-            out.push_str(caption.as_deref().unwrap_or("[image]"))
-        }
+        ItemKind::Picture { caption, .. } => out.push_str(caption.as_deref().unwrap_or("[image]")),
         ItemKind::Title { text }
         | ItemKind::SectionHeader { text, .. }
         | ItemKind::Paragraph { text }

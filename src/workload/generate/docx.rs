@@ -56,9 +56,7 @@ fn document_xml(content: &Content) -> String {
                     }
                 }
                 Block::Table(rows) => {
-                    out.push_str(
-                        "<w:tbl><w:tblPr><w:tblW w:w=\"0\" w:type=\"auto\"/></w:tblPr>",
-                    );
+                    out.push_str("<w:tbl><w:tblPr><w:tblW w:w=\"0\" w:type=\"auto\"/></w:tblPr>");
                     for (i, row) in rows.iter().enumerate() {
                         out.push_str("<w:tr>");
                         if i == 0 {
@@ -76,9 +74,7 @@ fn document_xml(content: &Content) -> String {
             }
         }
     }
-    out.push_str(
-        r#"<w:sectPr><w:pgSz w:w="12240" w:h="15840"/></w:sectPr></w:body></w:document>"#,
-    );
+    out.push_str(r#"<w:sectPr><w:pgSz w:w="12240" w:h="15840"/></w:sectPr></w:body></w:document>"#);
     out
 }
 

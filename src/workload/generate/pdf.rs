@@ -144,11 +144,7 @@ fn build(
     Ok(out)
 }
 
-pub fn write(
-    content: &Content,
-    size_bytes: u64,
-    rng: &mut ChaCha8Rng,
-) -> Result<Vec<u8>, String> {
+pub fn write(content: &Content, size_bytes: u64, rng: &mut ChaCha8Rng) -> Result<Vec<u8>, String> {
     // The text-only size first (with its own generator state, so the pixels stay
     // deterministic), then images to make up the difference.
     let text_only = build(content, 0, &mut rng.clone())?;

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use docling_memprof::analysis::from_records;
 use docling_memprof::analysis::{
     Cause, CauseKind, ClearPoint, ClearSummary, JobPoint, LeakCall, Pattern, RunVerdict,
     SeriesVerdict, SourceKind, Trajectory,
@@ -14,7 +15,6 @@ use docling_memprof::probe::{
     AllocatorLayers, JemallocStats, ProcessMemory, SiteStat, SiteTable, Snapshot, SnapshotKind,
     TypeCount, WorkerState,
 };
-use docling_memprof::analysis::from_records;
 use docling_memprof::render::{GrowthKind, GrowthRow, GrowthTable, ReportInput};
 use docling_memprof::runner::record::{
     CacheClearRecord, DocumentRecord, JobOutcome, JobRecord, MachineInfo, RunManifest,
