@@ -6,7 +6,10 @@ use ego_tree::NodeRef;
 use scraper::{Html, Node};
 
 use super::model::{normalize_space, Document, ItemKind, TableBuilder};
-use super::{plain_pages, take_inline, DocumentError, DocumentFormat, Limits, PendingItem};
+use super::{
+    next_list_item, plain_pages, take_inline, DocumentError, DocumentFormat, Limits, ListContext,
+    PendingItem,
+};
 
 /// Parses a whole HTML document.
 pub fn parse(name: &str, text: &str, limits: &Limits) -> Result<Document, DocumentError> {
@@ -39,11 +42,6 @@ pub(crate) fn append_fragment(
 pub(crate) fn is_page_break_comment(comment: &str) -> bool {
     let c = comment.trim();
     c.eq_ignore_ascii_case("page-break") || c.eq_ignore_ascii_case("pagebreak")
-}
-
-struct ListContext {
-    ordered: bool,
-    next_number: u64,
 }
 
 struct Walker<'a> {
@@ -161,20 +159,7 @@ impl<'a> Walker<'a> {
             }
             "li" | "dt" | "dd" => {
                 self.flush();
-                let level = self.lists.len().saturating_sub(1).min(u8::MAX as usize) as u8;
-                let (ordered, marker) = match self.lists.last_mut() {
-                    Some(list) if list.ordered => {
-                        let marker = format!("{}.", list.next_number);
-                        list.next_number += 1;
-                        (true, marker)
-                    }
-                    _ => (false, "-".to_string()),
-                };
-                self.pending_item = Some(PendingItem {
-                    ordered,
-                    marker,
-                    level,
-                });
+                self.pending_item = Some(next_list_item(&mut self.lists));
                 self.children(node, depth)?;
                 self.flush();
                 self.pending_item = None;

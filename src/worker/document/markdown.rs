@@ -4,12 +4,10 @@
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::model::{normalize_space, Document, ItemKind, TableBuilder};
-use super::{html, plain_pages, take_inline, DocumentError, DocumentFormat, Limits, PendingItem};
-
-struct ListContext {
-    ordered: bool,
-    next_number: u64,
-}
+use super::{
+    html, next_list_item, plain_pages, take_inline, DocumentError, DocumentFormat, Limits,
+    ListContext, PendingItem,
+};
 
 struct State<'a> {
     name: &'a str,
@@ -169,20 +167,7 @@ impl State<'_> {
             Tag::Item => {
                 self.enter()?;
                 self.flush();
-                let level = self.lists.len().saturating_sub(1).min(u8::MAX as usize) as u8;
-                let (ordered, marker) = match self.lists.last_mut() {
-                    Some(list) if list.ordered => {
-                        let marker = format!("{}.", list.next_number);
-                        list.next_number += 1;
-                        (true, marker)
-                    }
-                    _ => (false, "-".to_string()),
-                };
-                self.pending_item = Some(PendingItem {
-                    ordered,
-                    marker,
-                    level,
-                });
+                self.pending_item = Some(next_list_item(&mut self.lists));
             }
             Tag::Table(_) => {
                 self.flush();

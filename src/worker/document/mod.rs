@@ -211,6 +211,31 @@ pub(crate) struct PendingItem {
     pub(crate) level: u8,
 }
 
+/// An open list (the HTML and Markdown readers): ordered lists number their items.
+pub(crate) struct ListContext {
+    pub(crate) ordered: bool,
+    pub(crate) next_number: u64,
+}
+
+/// The next item of the innermost open list: its level (0 for a top-level list), and its
+/// marker (`N.` numbered in an ordered list, `-` otherwise or outside any list).
+pub(crate) fn next_list_item(lists: &mut [ListContext]) -> PendingItem {
+    let level = lists.len().saturating_sub(1).min(u8::MAX as usize) as u8;
+    let (ordered, marker) = match lists.last_mut() {
+        Some(list) if list.ordered => {
+            let marker = format!("{}.", list.next_number);
+            list.next_number += 1;
+            (true, marker)
+        }
+        _ => (false, "-".to_string()),
+    };
+    PendingItem {
+        ordered,
+        marker,
+        level,
+    }
+}
+
 /// The collected inline text as an item: the pending list item (taken), or a paragraph. `None`
 /// when the text is blank; the text is cleared either way and a pending item is then kept.
 pub(crate) fn take_inline(
