@@ -212,6 +212,26 @@ pub fn replay(
             Ok(FromChild::JobDone { record }) => {
                 let mut record = *record;
                 record.peak_rss_bytes = child.take_peak_bytes();
+                // The sampler may not have run while a short job crossed the limit (a busy
+                // machine starves its thread); the job's own readings prove the crossing, and
+                // the OOM killer would have ended the job, so it ends the same way here.
+                if let Some(reason) = limit_crossed_by(&record, config.memory_limit_bytes) {
+                    let worker = (child.worker_index, child.pid, child.jobs_sent);
+                    let mut died =
+                        died_record_parts(job, worker, &job_id, &task_id, job_spec, reason.clone());
+                    died.peak_rss_bytes = record.peak_rss_bytes;
+                    let _ = child.death_reason(Stop::TimedOut, None);
+                    folder.append_job(&died)?;
+                    jobs_recorded += 1;
+                    end = Some((
+                        RunStatus::ChildDied,
+                        format!(
+                            "worker {} (pid {}) died in job {job}: {reason}",
+                            worker.0, worker.1
+                        ),
+                    ));
+                    break;
+                }
                 folder.append_job(&record)?;
                 jobs_recorded += 1;
                 bar.inc(1);
@@ -370,6 +390,21 @@ fn start_worker(
             ))
         }
     }
+}
+
+/// The memory-limit death a finished job's own readings prove (its peak or its after-job RSS
+/// above the limit), when the sampler did not catch it in time.
+fn limit_crossed_by(record: &JobRecord, limit_bytes: Option<u64>) -> Option<String> {
+    let limit = limit_bytes?;
+    let after = record.after_job.as_ref().map(|s| s.process.rss_bytes);
+    let seen = record.peak_rss_bytes.max(after)?;
+    (seen > limit).then(|| {
+        format!(
+            "memory limit: RSS {} crossed --memory-limit {}; the parent killed the worker (SIGKILL), as the Kubernetes OOM killer would",
+            crate::units::format_size(seen),
+            crate::units::format_size(limit),
+        )
+    })
 }
 
 fn message_kind(message: &FromChild) -> &'static str {
@@ -545,5 +580,45 @@ pub fn machine_info() -> MachineInfo {
             .map(|n| n.get())
             .unwrap_or(1),
         total_memory_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished_job(peak_rss_bytes: Option<u64>) -> JobRecord {
+        JobRecord {
+            schema_version: RECORD_SCHEMA_VERSION,
+            job: 1,
+            worker_index: 0,
+            worker_pid: 1,
+            worker_jobs_total: 1,
+            job_id: "j".into(),
+            task_id: "t".into(),
+            workload_job: "w".into(),
+            outcome: JobOutcome::Success,
+            duration_secs: 0.01,
+            documents: Vec::new(),
+            peak_rss_bytes,
+            after_job: None,
+            cache_clear: None,
+            recycle_requested: false,
+        }
+    }
+
+    /// Regression: on a busy machine the sampler thread can miss a short job that crossed
+    /// the memory limit; the job's own peak must still end it as a memory-limit death.
+    #[test]
+    fn memory_limit_missed_by_the_sampler_is_caught_from_the_jobs_readings() {
+        let mib = 1024 * 1024;
+        let reason = limit_crossed_by(&finished_job(Some(5 * mib)), Some(mib));
+        assert!(reason.is_some_and(|r| r.starts_with("memory limit")));
+        assert_eq!(
+            limit_crossed_by(&finished_job(Some(5 * mib)), Some(10 * mib)),
+            None
+        );
+        assert_eq!(limit_crossed_by(&finished_job(Some(5 * mib)), None), None);
+        assert_eq!(limit_crossed_by(&finished_job(None), Some(mib)), None);
     }
 }
