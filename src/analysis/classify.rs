@@ -317,12 +317,21 @@ fn summarize(
     jobs_to_decide: Option<u64>,
 ) -> String {
     let u = &input.unit;
+    let p_value = if fit.p_value < 0.001 {
+        "MK p<0.001".to_string()
+    } else {
+        format!("MK p={:.3}", fit.p_value)
+    };
     let slope = format!(
-        "{:+.3} {u}/job (95% CI {:+.3} to {:+.3}), MK p={:.3}",
-        fit.slope, fit.slope_ci.0, fit.slope_ci.1, fit.p_value
+        "{:+.3} {u}/job (95% CI {:+.3} to {:+.3}), {p_value}",
+        fit.slope, fit.slope_ci.0, fit.slope_ci.1
     );
+    // Sawtooth slopes come from the seasonal fit: each position of the clear cycle (the floor
+    // right after a clear, the next job, ...) compared with itself cycle after cycle.
     let what = match pattern {
-        Pattern::SawtoothRisingFloor | Pattern::SawtoothFlatFloor => "floor after clears",
+        Pattern::SawtoothRisingFloor | Pattern::SawtoothFlatFloor => {
+            "series, at the same position of each clear cycle,"
+        }
         _ => "series",
     };
     match call {
