@@ -5,9 +5,11 @@
 //! - [`protocol`]: parent <-> child JSON lines;
 //! - [`child_process`]: one worker child (spawn, sampler, waits, death reasons);
 //! - [`parent`]: [`replay`] runs a workload through worker children into a run folder;
+//! - [`manifest`]: `run.json` at the start of a run (settings, versions, machine);
 //! - [`output`]: the run folder (writing and reading it back).
 
 pub mod child_process;
+pub mod manifest;
 pub mod output;
 pub mod parent;
 pub mod protocol;
