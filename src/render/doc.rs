@@ -137,11 +137,15 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
     }
     if let Some(m) = &input.manifest {
         if m.status != "completed" {
-            let msg = m
-                .status_message
-                .as_deref()
-                .map(|s| format!(": {s}"))
-                .unwrap_or_default();
+            // `running` is what run.json says from the start until the parent writes the end:
+            // seen afterwards, the parent itself was stopped (or is still going).
+            let msg = match (m.status.as_str(), m.status_message.as_deref()) {
+                (_, Some(s)) => format!(": {s}"),
+                ("running", None) => {
+                    ": the replaying process stopped before recording the run's end (killed?), or is still running".to_string()
+                }
+                _ => String::new(),
+            };
             blocks.push(Block::Paragraph(vec![Span::strong(
                 format!(
                     "The run did not complete ({}{msg}); the jobs that finished are reported.",
