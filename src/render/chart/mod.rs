@@ -83,16 +83,11 @@ pub fn write_charts(dir: &Path, input: &ReportInput) -> Result<Vec<ChartFile>> {
         "trajectory",
         &trajectory::title(input),
         |root| trajectory::draw(root, input),
-        |root| trajectory::draw(root, input),
     )?);
     if let Some(spec) = growth::GrowthSpec::from_input(input) {
-        files.push(write_chart(
-            dir,
-            "growth",
-            &spec.title(),
-            |root| growth::draw(root, &spec),
-            |root| growth::draw(root, &spec),
-        )?);
+        files.push(write_chart(dir, "growth", &spec.title(), |root| {
+            growth::draw(root, &spec)
+        })?);
     }
     if let Some(baseline) = &input.baseline {
         files.push(write_chart(
@@ -100,23 +95,17 @@ pub fn write_charts(dir: &Path, input: &ReportInput) -> Result<Vec<ChartFile>> {
             "comparison",
             &comparison::title(input, baseline),
             |root| comparison::draw(root, input, baseline),
-            |root| comparison::draw(root, input, baseline),
         )?);
     }
     Ok(files)
 }
 
-/// Draw one chart as SVG and as PNG (the same generic drawing code, once per backend).
-fn write_chart<S, P>(
-    dir: &Path,
-    name: &str,
-    title: &str,
-    draw_svg: S,
-    draw_png: P,
-) -> Result<ChartFile>
+/// Draw one chart as SVG, then rasterise that SVG to PNG with resvg and the embedded font (so
+/// both files show the same picture; plotters' own bitmap text drops glyph side bearings,
+/// which left uneven gaps inside words).
+fn write_chart<S>(dir: &Path, name: &str, title: &str, draw_svg: S) -> Result<ChartFile>
 where
     S: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> std::result::Result<(), String>,
-    P: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> std::result::Result<(), String>,
 {
     let svg_path = dir.join(format!("{name}.svg"));
     let png_path = dir.join(format!("{name}.png"));
@@ -130,12 +119,8 @@ where
         root.present().map_err(|e| fail("SVG", e.to_string()))?;
     }
     super::write_file(&svg_path, svg.as_bytes())?;
-
-    {
-        let root = BitMapBackend::new(&png_path, CHART_SIZE).into_drawing_area();
-        draw_png(&root).map_err(|e| fail("PNG", e))?;
-        root.present().map_err(|e| fail("PNG", e.to_string()))?;
-    }
+    let png = rasterize(&svg).map_err(|e| fail("PNG", e))?;
+    super::write_file(&png_path, &png)?;
 
     Ok(ChartFile {
         name: name.to_string(),
@@ -143,6 +128,28 @@ where
         svg_path,
         png_path,
     })
+}
+
+/// The SVG as a PNG of [`CHART_SIZE`] on white, text set in the embedded DejaVu Sans.
+fn rasterize(svg: &str) -> std::result::Result<Vec<u8>, String> {
+    use resvg::{tiny_skia, usvg};
+    static OPTIONS: OnceLock<usvg::Options<'static>> = OnceLock::new();
+    let options = OPTIONS.get_or_init(|| {
+        let mut options = usvg::Options::default();
+        let fonts = options.fontdb_mut();
+        fonts.load_font_data(dejavu::sans::regular().to_vec());
+        fonts.load_font_data(dejavu::sans::bold().to_vec());
+        fonts.set_sans_serif_family("DejaVu Sans");
+        options.font_family = "DejaVu Sans".into();
+        options
+    });
+    let tree = usvg::Tree::from_str(svg, options).map_err(|e| e.to_string())?;
+    let (width, height) = CHART_SIZE;
+    let mut pixmap = tiny_skia::Pixmap::new(width, height)
+        .ok_or_else(|| format!("cannot make a {width}x{height} image"))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| e.to_string())
 }
 
 /// How a legend entry is drawn.
