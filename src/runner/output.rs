@@ -4,7 +4,7 @@
 //! Formats are documented in `docs/run-format.md`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::record::{JobRecord, RunManifest};
@@ -91,44 +91,84 @@ impl RunFolder {
     }
 }
 
-/// Read a run folder back: its manifest and its job records (in file order).
-pub fn read_run(dir: &Path) -> Result<(RunManifest, Vec<JobRecord>)> {
-    let run_path = dir.join(RUN_JSON);
-    let text = std::fs::read_to_string(&run_path)
-        .map_err(|e| Error::bad_input(&run_path, "$", format!("cannot read run.json: {e}")))?;
-    let manifest: RunManifest = serde_json::from_str(&text)
-        .map_err(|e| Error::bad_input(&run_path, "$", format!("not a run.json: {e}")))?;
-    Ok((manifest, read_jobs(&dir.join(JOBS_JSONL))?))
+/// A run folder's records.
+#[derive(Debug, Clone)]
+pub struct LoadedRun {
+    pub manifest: RunManifest,
+    pub jobs: Vec<JobRecord>,
+    /// The last line of `jobs.jsonl` was cut short (the run was killed while writing it).
+    pub truncated_last_line: bool,
 }
 
-/// Read `jobs.jsonl`. Every line must be a record; a torn last line (a run killed while
-/// writing it) is skipped.
-pub fn read_jobs(path: &Path) -> Result<Vec<JobRecord>> {
-    let file = File::open(path)
-        .map_err(|e| Error::bad_input(path, "$", format!("cannot read jobs.jsonl: {e}")))?;
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let last = lines.len();
-    let mut records = Vec::with_capacity(last);
+/// Read `run.json` and `jobs.jsonl` of a run folder.
+pub fn load_run(dir: &Path) -> Result<LoadedRun> {
+    if !dir.is_dir() {
+        return Err(Error::bad_input(
+            dir,
+            "folder",
+            "not a run folder (expected run.json and jobs.jsonl)",
+        ));
+    }
+    let manifest_path = dir.join("run.json");
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| Error::bad_input(&manifest_path, "file", format!("cannot read: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
+    let manifest: RunManifest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        Error::bad_input(
+            &manifest_path,
+            format!("$.{}", e.path()),
+            e.inner().to_string(),
+        )
+    })?;
+    let (jobs, truncated_last_line) = load_jobs(&dir.join("jobs.jsonl"))?;
+    Ok(LoadedRun {
+        manifest,
+        jobs,
+        truncated_last_line,
+    })
+}
+
+/// Read `jobs.jsonl`: every line must parse, except a last line without its newline (cut short).
+pub fn load_jobs(path: &Path) -> Result<(Vec<JobRecord>, bool)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::bad_input(path, "file", format!("cannot read: {e}")))?;
+    let ends_with_newline = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    let mut jobs = Vec::with_capacity(lines.len());
+    let mut truncated = false;
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<JobRecord>(line) {
-            Ok(record) => records.push(record),
-            Err(_) if i + 1 == last && !line.ends_with('}') => {}
+        let mut de = serde_json::Deserializer::from_str(line);
+        match serde_path_to_error::deserialize::<_, JobRecord>(&mut de) {
+            Ok(job) => jobs.push(job),
             Err(e) => {
+                let last = i + 1 == lines.len();
+                if last && !ends_with_newline && e.inner().is_eof() {
+                    truncated = true;
+                    continue;
+                }
                 return Err(Error::bad_input(
                     path,
-                    format!("line {}", i + 1),
-                    e.to_string(),
-                ))
+                    format!("line {} $.{}", i + 1, e.path()),
+                    e.inner().to_string(),
+                ));
             }
         }
     }
-    Ok(records)
+    Ok((jobs, truncated))
+}
+
+/// `run.json` and the records of `jobs.jsonl` ([`load_run`] without the torn-line flag).
+pub fn read_run(dir: &Path) -> Result<(RunManifest, Vec<JobRecord>)> {
+    let run = load_run(dir)?;
+    Ok((run.manifest, run.jobs))
+}
+
+/// The records of `jobs.jsonl` ([`load_jobs`] without the torn-line flag).
+pub fn read_jobs(path: &Path) -> Result<Vec<JobRecord>> {
+    Ok(load_jobs(path)?.0)
 }
 
 /// A log file the child's stderr is copied into, line by line.
