@@ -15,7 +15,7 @@ use crate::alloc::AllocatorKind;
 use crate::analysis::gate::{gate_run, markdown_summary};
 use crate::cli::timestamped_report_dir;
 use crate::render::{self, BaselineRun, RenderOptions, Terminal};
-use crate::runner::output::{read_run, RunFolder};
+use crate::runner::output::{load_run, RunFolder};
 use crate::runner::{
     self, Isolation, JobOutcome, JobRecord, PurgeMode, ReplayConfig, RunManifest, RunStatus,
     SnapshotDetail,
@@ -127,10 +127,6 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         census: !args.no_census,
     };
     let end = runner::replay(&loaded, &config, folder)?;
-    // diagnostics.json: get_memory_diagnostics() and find_memory_leaks() of the run.
-    if let Err(err) = crate::probe::diagnostics::write_for_run(&out_dir) {
-        log::warn!("diagnostics.json: {err}");
-    }
     let gate_code = finish_run(&out_dir, &args)?;
     match end.status {
         RunStatus::Completed => Ok(gate_code),
@@ -180,9 +176,13 @@ fn resolve_isolation(args: &ReplayArgs, workload_max_jobs: u32) -> Result<(Isola
 /// and the charts into it, print the report (or `--json`), and run `--gate`. Returns the exit
 /// code the gate asks for (0 when there is no gate). A run whose child died is still reported.
 pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<i32> {
-    let (manifest, records) = read_run(run_dir)?;
-    let summary = RunSummary::new(run_dir, &manifest, &records);
-    let mut input = crate::cli::report::input_from_run(run_dir)?;
+    let loaded = load_run(run_dir)?;
+    // diagnostics.json: get_memory_diagnostics() and find_memory_leaks() of the run.
+    if let Err(err) = crate::probe::diagnostics::write_for_records(run_dir, &loaded.jobs) {
+        log::warn!("diagnostics.json: {err}");
+    }
+    let summary = RunSummary::new(run_dir, &loaded.manifest, &loaded.jobs);
+    let mut input = crate::cli::report::input_from_loaded(run_dir, loaded);
     if let Some(base) = &args.baseline {
         let baseline = crate::cli::report::input_from_run(base)?;
         input.baseline = Some(BaselineRun {

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::analysis::{
-    clears::clear_table, diff::diff_jobs, from_records, judge_run, load::load_run, VerdictParams,
+    clears::clear_table,
+    diff::diff_jobs,
+    from_records, judge_run,
+    load::{load_run, LoadedRun},
+    VerdictParams,
 };
 use crate::logs::{analyse_file, LogAnalysis};
 use crate::render::{self, BaselineRun, GrowthTable, RenderOptions, ReportInput, Terminal};
@@ -101,7 +105,11 @@ fn baseline_label(path: &Path) -> String {
 /// The report of a run folder: its records read back, judged, diffed from the first to the
 /// last job that has memory values.
 pub fn input_from_run(dir: &Path) -> Result<ReportInput> {
-    let loaded = load_run(dir)?;
+    Ok(input_from_loaded(dir, load_run(dir)?))
+}
+
+/// [`input_from_run`] for a run folder already read.
+pub fn input_from_loaded(dir: &Path, loaded: LoadedRun) -> ReportInput {
     let origin = dir.display().to_string();
     let trajectory = from_records::trajectory(&loaded.manifest, &loaded.jobs, &origin);
     let verdict = judge_run(&trajectory, &VerdictParams::default());
@@ -129,7 +137,7 @@ pub fn input_from_run(dir: &Path) -> Result<ReportInput> {
         ));
     }
     input.manifest = Some(loaded.manifest);
-    Ok(input)
+    input
 }
 
 /// The report of an analysed docling-serve worker log.

@@ -315,8 +315,13 @@ pub fn job_snapshots<'a>(
 /// Diagnostics and leaks of a run folder (`run.json`, `jobs.jsonl`, `profile.jsonl`).
 pub fn for_run(dir: &Path) -> Result<RunDiagnostics> {
     let (_manifest, records) = crate::runner::output::read_run(dir)?;
+    for_records(dir, &records)
+}
+
+/// [`for_run`] for records already read (`profile.jsonl` is read from `dir`).
+pub fn for_records(dir: &Path, records: &[JobRecord]) -> Result<RunDiagnostics> {
     let profile = read_profile(dir)?;
-    let history = job_snapshots(&records, &profile);
+    let history = job_snapshots(records, &profile);
     Ok(RunDiagnostics {
         diagnostics: memory_diagnostics(&history),
         leaks: find_memory_leaks(&history, default_warmup(history.len())),
@@ -326,9 +331,9 @@ pub fn for_run(dir: &Path) -> Result<RunDiagnostics> {
 /// The file [`write_for_run`] writes in the run folder.
 pub const DIAGNOSTICS_JSON: &str = "diagnostics.json";
 
-/// Compute [`for_run`] and write it as `diagnostics.json` in the run folder.
-pub fn write_for_run(dir: &Path) -> Result<RunDiagnostics> {
-    let diagnostics = for_run(dir)?;
+/// Compute [`for_records`] and write it as `diagnostics.json` in the run folder.
+pub fn write_for_records(dir: &Path, records: &[JobRecord]) -> Result<RunDiagnostics> {
+    let diagnostics = for_records(dir, records)?;
     let path = dir.join(DIAGNOSTICS_JSON);
     let text = serde_json::to_string_pretty(&diagnostics)
         .map_err(|e| crate::Error::Internal(format!("diagnostics.json: {e}")))?;
