@@ -90,17 +90,6 @@ pub fn read(target: Target, with_smaps: bool) -> io::Result<ProcessMemory> {
     Ok(out)
 }
 
-/// The calling process's VmRSS in bytes (0 when procfs is not readable).
-pub fn self_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|text| {
-            let mut out = ProcessMemory::default();
-            parse_status(&text, &mut out);
-            out.rss_bytes
-        })
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
