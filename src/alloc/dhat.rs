@@ -15,7 +15,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::probe::DhatStats;
+use crate::record::DhatStats;
 
 static HEAP_LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 static HEAP_LIVE_BLOCKS: AtomicU64 = AtomicU64::new(0);

@@ -18,8 +18,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::sites::{self, JobBytes, SiteSurvivors, StackBytes};
-use crate::probe::{SiteStat, SiteTable};
+use super::sites::{self, JobBytes, SiteSurvivors, StackBytes};
+use crate::record::{SiteStat, SiteTable};
 use crate::{Error, Result};
 
 /// The profile kept for the viewer, in the run folder.

@@ -12,7 +12,7 @@
 
 use tikv_jemalloc_ctl::{epoch, stats};
 
-use crate::probe::{AllocatorLayers, JemallocStats};
+use crate::record::{AllocatorLayers, JemallocStats};
 
 /// `MALLCTL_ARENAS_ALL` in jemalloc 5: the pseudo-arena index meaning "every arena".
 pub const MALLCTL_ARENAS_ALL: u32 = 4096;

@@ -19,12 +19,12 @@ pub mod dhat;
 pub mod dhat_sites;
 pub mod jemalloc;
 pub mod sampling;
+pub mod sites;
 pub mod system;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use serde::{Deserialize, Serialize};
 
 /// The environment variable that selects the allocator of a process at start:
 /// `jemalloc` (also the default when unset or unknown), `dhat` or `system`.
@@ -32,49 +32,13 @@ pub const ALLOCATOR_ENV: &str = "DOCLING_MEMPROF_ALLOCATOR";
 /// [`ALLOCATOR_ENV`] as a C string for `libc::getenv`.
 const ALLOCATOR_ENV_C: &[u8] = b"DOCLING_MEMPROF_ALLOCATOR\0";
 
-/// Which allocator a process runs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum AllocatorKind {
-    /// tikv-jemallocator (jemalloc 5.3): stats, and a purge that separates live from kept memory.
-    Jemalloc,
-    /// dhat's heap profiler over the system allocator: exact per-job counts (slow).
-    Dhat,
-    /// The system allocator (glibc malloc), read through `mallinfo2`.
-    System,
-}
+pub use crate::record::AllocatorKind;
 
-impl AllocatorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AllocatorKind::Jemalloc => "jemalloc",
-            AllocatorKind::Dhat => "dhat",
-            AllocatorKind::System => "system",
-        }
-    }
-
-    /// Parse the value of [`ALLOCATOR_ENV`]; `None` for anything unknown.
-    pub fn from_name(name: &str) -> Option<AllocatorKind> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "jemalloc" => Some(AllocatorKind::Jemalloc),
-            "dhat" => Some(AllocatorKind::Dhat),
-            "system" | "glibc" => Some(AllocatorKind::System),
-            _ => None,
-        }
-    }
-
-    fn from_code(code: u8) -> AllocatorKind {
-        match code {
-            CODE_DHAT => AllocatorKind::Dhat,
-            CODE_SYSTEM => AllocatorKind::System,
-            _ => AllocatorKind::Jemalloc,
-        }
-    }
-}
-
-impl std::fmt::Display for AllocatorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+fn kind_from_code(code: u8) -> AllocatorKind {
+    match code {
+        CODE_DHAT => AllocatorKind::Dhat,
+        CODE_SYSTEM => AllocatorKind::System,
+        _ => AllocatorKind::Jemalloc,
     }
 }
 
@@ -128,8 +92,8 @@ fn choice() -> u8 {
 /// with [`is_installed`].
 pub fn selected() -> AllocatorKind {
     match CHOICE.load(Ordering::Relaxed) {
-        CODE_UNSET => AllocatorKind::from_code(read_choice()),
-        code => AllocatorKind::from_code(code),
+        CODE_UNSET => kind_from_code(read_choice()),
+        code => kind_from_code(code),
     }
 }
 
@@ -260,8 +224,8 @@ unsafe impl GlobalAlloc for SelectedAllocator {
 
 /// Read the allocator's layers for a snapshot. For jemalloc, `purge` also purges every arena
 /// and reads the stats again (see [`jemalloc::read_layers`] for what that changes).
-pub fn read_layers(purge: bool) -> crate::probe::AllocatorLayers {
-    use crate::probe::AllocatorLayers;
+pub fn read_layers(purge: bool) -> crate::record::AllocatorLayers {
+    use crate::record::AllocatorLayers;
     match (is_installed(), selected()) {
         (true, AllocatorKind::Jemalloc) => jemalloc::read_layers(purge),
         (true, AllocatorKind::Dhat) => AllocatorLayers::Dhat(dhat::stats()),

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::probe::sites::{self, JobBytes, SiteSurvivors, StackBytes};
-use crate::probe::{SiteStat, SiteTable};
+use super::sites::{self, JobBytes, SiteSurvivors, StackBytes};
+use crate::record::{SiteStat, SiteTable};
 
 /// Sampling parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

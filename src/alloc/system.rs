@@ -4,7 +4,7 @@
 //! `malloc_trim`; `uordblks + hblkhd` is what the program holds, `arena + hblkhd` what glibc
 //! has from the kernel. In the other modes these numbers describe only C libraries' `malloc`.
 
-use crate::probe::MallInfo;
+use crate::record::MallInfo;
 
 /// Read glibc's `mallinfo2`.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::series::{ClearPoint, JobPoint, SourceKind, Trajectory};
-use crate::probe::{AllocatorLayers, Snapshot};
-use crate::runner::{JobRecord, RunManifest};
+use crate::record::{AllocatorLayers, Snapshot};
+use crate::record::{JobRecord, RunManifest};
 use crate::units::mib;
 
 fn active_mb(snapshot: &Snapshot) -> Option<f64> {
-    match &snapshot.allocator {
+    match snapshot.allocator.as_ref()? {
         AllocatorLayers::Jemalloc { before_purge, .. } => Some(mib(before_purge.active_bytes)),
         _ => None,
     }
@@ -24,15 +24,19 @@ pub fn job_point(record: &JobRecord) -> JobPoint {
         worker_index: record.worker_index,
         outcome: record.outcome.label().to_string(),
         duration_secs: Some(record.duration_secs),
-        rss_mb: snapshot.map(|s| mib(s.process.rss_bytes)),
-        live_mb: snapshot.and_then(|s| s.allocator.live_bytes()).map(mib),
-        resident_mb: snapshot.and_then(|s| s.allocator.resident_bytes()).map(mib),
+        rss_mb: snapshot.and_then(Snapshot::rss_bytes).map(mib),
+        live_mb: snapshot.and_then(Snapshot::live_bytes).map(mib),
+        resident_mb: snapshot.and_then(Snapshot::resident_bytes).map(mib),
         resident_after_purge_mb: snapshot
-            .and_then(|s| s.allocator.resident_after_purge_bytes())
+            .and_then(|s| s.allocator.as_ref())
+            .and_then(AllocatorLayers::resident_after_purge_bytes)
             .map(mib),
         active_mb: snapshot.and_then(active_mb),
         peak_rss_mb: record.peak_rss_bytes.map(mib),
-        model_mb: snapshot.map(|s| mib(s.worker.model_bytes)),
+        model_mb: snapshot
+            .and_then(|s| s.worker.as_ref())
+            .and_then(|w| w.model_bytes)
+            .map(mib),
         type_counts: snapshot
             .map(|s| {
                 s.census
@@ -63,24 +67,31 @@ pub fn trajectory(manifest: &RunManifest, records: &[JobRecord], origin: &str) -
         .iter()
         .filter_map(|r| {
             let c = r.cache_clear.as_ref()?;
+            let after_clear = c.after_clear.as_ref();
+            // The worker's own readings around the clear, else the snapshots' RSS; a clear
+            // with neither is not drawn (unknown, not 0).
+            let before = c
+                .rss_before_bytes
+                .or_else(|| r.after_job.as_ref().and_then(Snapshot::rss_bytes))?;
+            let after = c
+                .rss_after_bytes
+                .or_else(|| after_clear.and_then(Snapshot::rss_bytes))?;
             Some(ClearPoint {
                 job: r.job,
-                before_mb: mib(c.rss_before_bytes),
-                after_mb: mib(c.rss_after_bytes),
-                freed_mb: mib(c.rss_before_bytes) - mib(c.rss_after_bytes),
-                live_after_mb: c.after_clear.allocator.live_bytes().map(mib),
-                live_before_mb: r
-                    .after_job
-                    .as_ref()
-                    .and_then(|s| s.allocator.live_bytes())
-                    .map(mib),
-                resident_after_mb: c.after_clear.allocator.resident_bytes().map(mib),
-                type_counts_after: c
-                    .after_clear
-                    .census
-                    .iter()
-                    .map(|t| (t.type_name.clone(), t.live_count as f64))
-                    .collect(),
+                before_mb: mib(before),
+                after_mb: mib(after),
+                freed_mb: mib(before) - mib(after),
+                live_after_mb: after_clear.and_then(Snapshot::live_bytes).map(mib),
+                live_before_mb: r.after_job.as_ref().and_then(Snapshot::live_bytes).map(mib),
+                resident_after_mb: after_clear.and_then(Snapshot::resident_bytes).map(mib),
+                type_counts_after: after_clear
+                    .map(|a| {
+                        a.census
+                            .iter()
+                            .map(|t| (t.type_name.clone(), t.live_count as f64))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
         })
         .collect();
@@ -88,8 +99,8 @@ pub fn trajectory(manifest: &RunManifest, records: &[JobRecord], origin: &str) -
     Trajectory {
         source: SourceKind::Replay,
         origin: origin.to_string(),
-        baseline_rss_mb: baseline.map(|b| mib(b.process.rss_bytes)),
-        baseline_live_mb: baseline.and_then(|b| b.allocator.live_bytes()).map(mib),
+        baseline_rss_mb: baseline.and_then(Snapshot::rss_bytes).map(mib),
+        baseline_live_mb: baseline.and_then(Snapshot::live_bytes).map(mib),
         points,
         clears,
         memory_limit_mb: manifest.memory_limit_bytes.map(mib),

@@ -1,16 +1,11 @@
 //! The CI gate: a run against the budgets of a `memprof.toml` and, optionally, a baseline run.
-//! Produces a [`GateResult`]; [`markdown_summary`] and [`junit_xml`] turn it into a CI step
-//! summary and a JUnit report. Exit codes: 0 every budget held, 1 a budget broken, 2 bad input.
+//! Produces a [`GateResult`] (plain data); `crate::render::gate` writes it as a CI step
+//! summary (Markdown) and a JUnit report. Exit codes: 0 every budget held, 1 a budget broken, 2 bad input.
 
 use std::path::Path;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
 
-use super::classify::VerdictParams;
-use super::from_records::trajectory;
-use super::judge::judge_run;
-use super::load::load_run;
 use super::series::Trajectory;
 use super::verdict::{RunVerdict, SeriesVerdict};
 use crate::units::{parse_human_size, MIB};
@@ -83,11 +78,9 @@ pub struct GateResult {
     pub verdict_summary: String,
 }
 
-/// Read and check a budget file.
-pub fn load_budget(path: &Path) -> crate::Result<BudgetFile> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| crate::Error::bad_input(path, "file", format!("cannot read: {e}")))?;
-    let file: BudgetFile = toml::from_str(&text)
+/// Parse and check a budget file's text (`path` names it in errors).
+pub fn parse_budget(path: &Path, text: &str) -> crate::Result<BudgetFile> {
+    let file: BudgetFile = toml::from_str(text)
         .map_err(|e| crate::Error::bad_input(path, "toml", e.to_string().trim().to_string()))?;
     for (key, value) in [
         ("budget.peak_rss", &file.budget.peak_rss),
@@ -303,103 +296,49 @@ pub fn evaluate(
     }
 }
 
-/// Load a run folder, judge it, check it (and the baseline run folder, when given).
-pub fn gate_run(
-    run_dir: &Path,
-    budget_path: &Path,
-    baseline_dir: Option<&Path>,
-) -> crate::Result<GateResult> {
-    let budget = load_budget(budget_path)?;
-    let params = VerdictParams::default();
-    let run = load_run(run_dir)?;
-    let traj = trajectory(&run.manifest, &run.jobs, &run_dir.display().to_string());
-    if traj.points.is_empty() {
-        return Err(crate::Error::bad_input(
-            run_dir.join("jobs.jsonl"),
-            "file",
-            "no job records",
-        ));
-    }
-    let verdict = judge_run(&traj, &params);
-    let baseline = match baseline_dir {
-        Some(dir) => {
-            let base = load_run(dir)?;
-            let base_traj = trajectory(&base.manifest, &base.jobs, &dir.display().to_string());
-            Some((dir.display().to_string(), judge_run(&base_traj, &params)))
-        }
-        None => None,
+/// A gate never passes a run that did not finish: a `run_complete` check fails when the run
+/// died, was interrupted, or was left `running` (its process was killed), or when fewer jobs
+/// were recorded than planned, unless `allow_incomplete` (then it is a visible pass).
+pub fn check_complete(
+    result: &mut GateResult,
+    manifest: &crate::record::RunManifest,
+    jobs_recorded: u64,
+    allow_incomplete: bool,
+) {
+    let planned = manifest.jobs_planned;
+    let short = planned.is_some_and(|p| jobs_recorded < p);
+    let complete = manifest.status.is_complete() && !short;
+    let what = match planned {
+        Some(p) => format!("{jobs_recorded} of {p} planned jobs recorded"),
+        None => format!("{jobs_recorded} jobs recorded"),
     };
-    Ok(evaluate(
-        &traj,
-        &verdict,
-        &budget,
-        baseline.as_ref().map(|(o, v)| (o.as_str(), v)),
-    ))
-}
-
-/// A Markdown summary fit for a CI step summary.
-pub fn markdown_summary(result: &GateResult) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "## docling-memprof gate: {}\n\nRun `{}`{}.\n\n",
-        if result.passed {
-            "passed ✅".to_string()
+    let message = if complete {
+        format!("the run completed: {what}")
+    } else {
+        let why = manifest
+            .status_message
+            .as_deref()
+            .map_or(String::new(), |m| format!(" ({m})"));
+        let allowed = if allow_incomplete {
+            "; allowed by --allow-incomplete"
         } else {
-            format!("{} budget(s) broken ❌", result.broken)
+            "; an incomplete run never passes the gate (--allow-incomplete to accept it)"
+        };
+        format!("the run is {}: {what}{why}{allowed}", manifest.status)
+    };
+    let passed = complete || allow_incomplete;
+    result.checks.insert(
+        0,
+        GateCheck {
+            name: "run_complete".into(),
+            passed,
+            skipped: false,
+            actual: Some(jobs_recorded as f64),
+            limit: planned.map(|p| p as f64),
+            unit: "jobs".into(),
+            message,
         },
-        result.run,
-        result
-            .baseline
-            .as_ref()
-            .map_or(String::new(), |b| format!(", baseline `{b}`"))
-    ));
-    out.push_str("| check | result | actual | budget | detail |\n|---|---|---|---|---|\n");
-    for c in &result.checks {
-        let status = if c.skipped {
-            "skipped"
-        } else if c.passed {
-            "pass"
-        } else {
-            "**FAIL**"
-        };
-        let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3} {}", c.unit));
-        out.push_str(&format!(
-            "| {} | {status} | {} | {} | {} |\n",
-            c.name,
-            num(c.actual),
-            num(c.limit),
-            c.message.replace('|', "\\|")
-        ));
-    }
-    out.push_str(&format!(
-        "\nVerdict: {}\n",
-        result.verdict_summary.replace('|', "\\|")
-    ));
-    out
-}
-
-/// The gate as a JUnit XML report: one test case per check.
-pub fn junit_xml(result: &GateResult) -> crate::Result<String> {
-    let mut report = Report::new("docling-memprof gate");
-    let mut suite = TestSuite::new("memory budgets");
-    for c in &result.checks {
-        let status = if c.skipped {
-            let mut s = TestCaseStatus::skipped();
-            s.set_message(c.message.clone());
-            s
-        } else if c.passed {
-            TestCaseStatus::success()
-        } else {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(c.message.clone()).set_type("budget broken");
-            s
-        };
-        let mut case = TestCase::new(c.name.clone(), status);
-        case.set_classname("docling-memprof.gate");
-        suite.add_test_case(case);
-    }
-    report.add_test_suite(suite);
-    report
-        .to_string()
-        .map_err(|e| crate::Error::Internal(format!("writing JUnit XML: {e}")))
+    );
+    result.broken = result.checks.iter().filter(|c| !c.passed).count();
+    result.passed = result.broken == 0;
 }

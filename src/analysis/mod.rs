@@ -5,11 +5,12 @@ pub mod cause;
 pub mod classify;
 pub mod clears;
 mod cycles;
+pub mod diagnostics;
 pub mod diff;
 pub mod from_records;
 pub mod gate;
 pub mod judge;
-pub mod load;
+
 pub mod series;
 mod shape;
 pub mod trend;

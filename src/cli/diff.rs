@@ -7,9 +7,8 @@ use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
 use crate::analysis::diff::{diff_jobs, diff_runs, Diff, DiffRow};
-use crate::analysis::from_records::trajectory;
-use crate::analysis::load::load_run;
 use crate::analysis::{Trajectory, VerdictParams};
+use crate::engine::analyse_folder;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -32,8 +31,7 @@ pub struct DiffArgs {
 }
 
 fn load(dir: &Path) -> crate::Result<Trajectory> {
-    let run = load_run(dir)?;
-    let t = trajectory(&run.manifest, &run.jobs, &dir.display().to_string());
+    let t = analyse_folder(dir, &VerdictParams::default())?.trajectory;
     if t.points.is_empty() {
         return Err(crate::Error::bad_input(
             dir.join("jobs.jsonl"),
@@ -68,13 +66,12 @@ pub fn run(args: DiffArgs) -> crate::Result<i32> {
         }
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&diff)
-                .map_err(|e| crate::Error::Internal(e.to_string()))?
-        );
+        crate::cli::print(
+            &serde_json::to_string_pretty(&diff)
+                .map_err(|e| crate::Error::Internal(e.to_string()))?,
+        )?;
     } else {
-        print!("{}", render_text(&diff, args.top));
+        crate::cli::print(&render_text(&diff, args.top))?;
     }
     Ok(0)
 }

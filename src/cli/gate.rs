@@ -1,12 +1,14 @@
 //! `docling-memprof gate`: check a run against memory budgets.
-//! Exit codes: 0 every budget held, 1 a budget broken, 2 bad input.
+//! Exit codes: 0 every budget held, 1 a budget broken (or the run incomplete), 2 bad input.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
-use crate::analysis::gate::{gate_run, junit_xml, markdown_summary, GateResult};
+use crate::analysis::gate::GateResult;
+use crate::analysis::VerdictParams;
+use crate::engine::{analyse_folder, finish::load_budget};
+use crate::render::gate::{junit_xml, markdown_summary, terminal_table};
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
@@ -27,6 +29,10 @@ pub struct GateArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Let a run that did not finish (a death, an interruption, a killed replay) pass when its
+    /// budgets hold; without it an incomplete run fails the gate.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 /// Write the reports a gate asked for; return the exit code (0 pass, 1 broken).
@@ -51,42 +57,21 @@ pub fn write_outputs(
 }
 
 pub fn run(args: GateArgs) -> crate::Result<i32> {
-    let result = gate_run(&args.run, &args.budget, args.baseline.as_deref())?;
+    let budget = load_budget(&args.budget)?;
+    let params = VerdictParams::default();
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|dir| analyse_folder(dir, &params))
+        .transpose()?;
+    let run = analyse_folder(&args.run, &params)?;
+    let result = run.gate(&budget, baseline.as_ref(), args.allow_incomplete)?;
     if args.json {
         let text = serde_json::to_string_pretty(&result)
             .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        println!("{text}");
+        crate::cli::print(&text)?;
     } else {
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED);
-        t.set_header(vec!["check", "result", "actual", "budget", "detail"]);
-        for c in &result.checks {
-            let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3} {}", c.unit));
-            let status = if c.skipped {
-                "skipped"
-            } else if c.passed {
-                "pass"
-            } else {
-                "FAIL"
-            };
-            t.add_row(vec![
-                c.name.clone(),
-                status.into(),
-                num(c.actual),
-                num(c.limit),
-                c.message.clone(),
-            ]);
-        }
-        println!("{t}");
-        println!(
-            "gate {}: {}",
-            if result.passed { "passed" } else { "FAILED" },
-            if result.passed {
-                "every budget held".to_string()
-            } else {
-                format!("{} budget(s) broken", result.broken)
-            }
-        );
+        crate::cli::print(&terminal_table(&result))?;
     }
     write_outputs(&result, args.junit.as_ref(), args.summary.as_ref())
 }

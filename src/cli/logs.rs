@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::analysis::VerdictParams;
-use crate::cli::report::input_from_log;
+use crate::engine::finish::log_report_input;
 use crate::cli::timestamped_report_dir;
 use crate::logs::analyse_file;
 use crate::render::{self, RenderOptions, Terminal};
@@ -41,7 +41,7 @@ pub fn run(args: LogsArgs) -> crate::Result<i32> {
         None => None,
     };
     let analysis = analyse_file(&args.log, limit_mb, &VerdictParams::default())?;
-    let input = input_from_log(&analysis);
+    let input = log_report_input(&analysis);
     let written = if args.no_report {
         Vec::new()
     } else {
@@ -58,15 +58,14 @@ pub fn run(args: LogsArgs) -> crate::Result<i32> {
     if args.json {
         let text = serde_json::to_string_pretty(&analysis)
             .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        println!("{text}");
+        crate::cli::print(&text)?;
         for path in &written {
             eprintln!("wrote {}", path.display());
         }
     } else {
-        print!("{}", render::terminal_report(&input, &Terminal::detect()));
-        println!();
+        crate::cli::print(&render::terminal_report(&input, &Terminal::detect()))?;
         for path in &written {
-            println!("wrote {}", path.display());
+            crate::cli::print(&format!("wrote {}", path.display()))?;
         }
     }
     Ok(0)

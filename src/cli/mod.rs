@@ -12,6 +12,7 @@ pub mod logs;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod summary;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +55,16 @@ pub fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Record(args) => record::run(args),
         Command::Child(args) => child::run(args),
     }
+}
+
+/// Print a line on stdout. A closed pipe (`| head`) or a full device is an error to report
+/// (exit 4), never a panic as `println!` would make it.
+pub fn print(text: &str) -> crate::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| crate::Error::io("writing to stdout", e))
 }
 
 /// `reports/<name>-<timestamp>/` under the current folder, made unique with a suffix when it

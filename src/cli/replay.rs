@@ -1,32 +1,37 @@
 //! `docling-memprof replay workload.json`: replay a workload through the worker core in a
 //! child process, snapshot memory after every job, write a run folder, print a summary.
 //!
-//! The CLI never runs jobs itself: [`crate::runner::replay`] starts worker children.
-//! At the end [`finish_run`] reads the run folder back and prints the summary; it is the one
-//! place where analysis and rendering of a finished run are hooked in.
+//! The CLI only configures and prints: [`crate::engine::Replay`] runs the jobs (through the
+//! worker core or `--worker-cmd`), [`crate::engine::analyse_run`] judges what it recorded,
+//! `render` writes the files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde::Serialize;
 
-use crate::alloc::AllocatorKind;
-use crate::analysis::gate::{gate_run, markdown_summary};
+use crate::analysis::VerdictParams;
+use crate::backend::Backend;
+use crate::cancel::Cancel;
+use crate::cli::summary::RunSummary;
 use crate::cli::timestamped_report_dir;
-use crate::render::{self, BaselineRun, RenderOptions, Terminal};
-use crate::runner::output::{load_run, RunFolder};
-use crate::runner::{
-    self, Isolation, JobOutcome, JobRecord, PurgeMode, ReplayConfig, RunManifest, RunStatus,
-    SnapshotDetail,
-};
-use crate::units::format_duration;
+use crate::engine::{analyse_folder, analyse_run, Progress, Replay, ReplayConfig, RunAnalysis};
+use crate::record::{AllocatorKind, Isolation, PurgeMode, RunStatus, SitesMode, SnapshotDetail};
+use crate::render::{self, RenderOptions, Terminal};
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// The workload file (JSON; see docs/workload-format.md).
     pub workload: PathBuf,
+    /// Run the jobs through an external worker command that speaks the protocol
+    /// (docs/protocol.md), e.g. `python3 workers/reference_worker.py`, instead of the Rust
+    /// worker core. `--allocator` and `--sites` apply to the core only.
+    #[arg(long, value_name = "COMMAND")]
+    pub worker_cmd: Option<String>,
+    /// A gate run that did not finish (a death, an interruption) passes when its budgets hold.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// The child's global allocator, chosen at start without rebuilding.
     #[arg(long, value_enum, default_value_t = AllocatorKind::Jemalloc)]
     pub allocator: AllocatorKind,
@@ -68,8 +73,8 @@ pub struct ReplayArgs {
     /// Allocation sites per snapshot: `exact` (dhat, one profiler per job; needs
     /// `--allocator dhat`, writes dhat-heap.json) or `sampled` (jemalloc, estimates with
     /// standard errors). Top sites go in each snapshot, the rest in profile.jsonl.
-    #[arg(long, value_parser = ["exact", "sampled"])]
-    pub sites: Option<String>,
+    #[arg(long, value_enum)]
+    pub sites: Option<SitesMode>,
     /// Live objects by type in each snapshot (the default; kept for old command lines).
     #[arg(long, hide = true)]
     pub census: bool,
@@ -95,7 +100,47 @@ fn parse_size(text: &str) -> std::result::Result<u64, String> {
 
 pub fn run(args: ReplayArgs) -> Result<i32> {
     let loaded = crate::workload::load(&args.workload)?;
-    let (isolation, max_jobs) = resolve_isolation(&args, loaded.workload.worker.max_jobs)?;
+    let config = config_of(&args, loaded.workload.worker.max_jobs)?;
+    // Files the end of the run needs are checked before the first job.
+    let budget = args
+        .gate
+        .as_deref()
+        .map(crate::engine::finish::load_budget)
+        .transpose()?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|dir| analyse_folder(dir, &VerdictParams::default()))
+        .transpose()?;
+    let out_dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => timestamped_report_dir(&loaded.name),
+    };
+    let cancel = Cancel::new();
+    cancel
+        .on_signals()
+        .map_err(|e| Error::io("installing the signal handlers", e))?;
+    let mut progress = Progress::new(!args.quiet && !args.json);
+    let outcome = Replay::new(&loaded, config, &out_dir).run(&mut [&mut progress], &cancel)?;
+    let analysis = analyse_run(outcome, &VerdictParams::default())?;
+    let gate_code = finish(&args, &analysis, budget.as_ref(), baseline.as_ref())?;
+    match analysis.manifest.status {
+        RunStatus::Completed => Ok(gate_code),
+        status => Err(Error::ChildDied(format!(
+            "{}; the records of finished jobs are in {}",
+            analysis
+                .manifest
+                .status_message
+                .clone()
+                .unwrap_or_else(|| status.as_str().into()),
+            out_dir.display()
+        ))),
+    }
+}
+
+/// The replay's configuration from the flags.
+fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> {
+    let (isolation, max_jobs) = resolve_isolation(args, workload_max_jobs)?;
     if !(args.job_timeout.is_finite() && args.job_timeout > 0.0) {
         return Err(Error::Usage(format!(
             "--job-timeout {}: expected seconds > 0",
@@ -105,14 +150,15 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     if args.memory_limit == Some(0) {
         return Err(Error::Usage("--memory-limit 0: expected a size > 0".into()));
     }
-    check_sites(args.sites.as_deref(), args.allocator)?;
-    let out_dir = match &args.out {
-        Some(dir) => dir.clone(),
-        None => timestamped_report_dir(&loaded.name),
+    let backend = match &args.worker_cmd {
+        Some(line) => Backend::command_line(line)?,
+        None => {
+            check_sites(args.sites, args.allocator)?;
+            Backend::core(args.allocator)?
+        }
     };
-    let folder = RunFolder::create(&out_dir)?;
-    let config = ReplayConfig {
-        allocator: args.allocator,
+    Ok(ReplayConfig {
+        backend,
         isolation,
         max_jobs,
         memory_limit_bytes: args.memory_limit,
@@ -120,31 +166,19 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         snapshots: !args.no_snapshots,
         purge: args.purge,
         smaps: args.smaps,
-        child_exe: crate::runner::child_process::current_exe()?,
-        sample_interval: crate::probe::sampler::DEFAULT_INTERVAL,
-        progress: !args.quiet && !args.json,
-        sites: args.sites.clone(),
+        sample_interval: crate::observe::sampler::DEFAULT_INTERVAL,
+        sites: args.sites,
         census: !args.no_census,
-    };
-    let end = runner::replay(&loaded, &config, folder)?;
-    let gate_code = finish_run(&out_dir, &args)?;
-    match end.status {
-        RunStatus::Completed => Ok(gate_code),
-        RunStatus::ChildDied | RunStatus::Interrupted => Err(Error::ChildDied(format!(
-            "{}; the records of finished jobs are in {}",
-            end.message.unwrap_or_else(|| end.status.as_str().into()),
-            out_dir.display()
-        ))),
-    }
+    })
 }
 
 /// `--sites exact` runs under dhat, `--sites sampled` under jemalloc.
-fn check_sites(sites: Option<&str>, allocator: AllocatorKind) -> Result<()> {
+fn check_sites(sites: Option<SitesMode>, allocator: AllocatorKind) -> Result<()> {
     match (sites, allocator) {
-        (Some("exact"), a) if a != AllocatorKind::Dhat => Err(Error::Usage(
+        (Some(SitesMode::Exact), a) if a != AllocatorKind::Dhat => Err(Error::Usage(
             "--sites exact runs under dhat: add --allocator dhat".into(),
         )),
-        (Some("sampled"), a) if a != AllocatorKind::Jemalloc => Err(Error::Usage(
+        (Some(SitesMode::Sampled), a) if a != AllocatorKind::Jemalloc => Err(Error::Usage(
             "--sites sampled runs under jemalloc: use --allocator jemalloc".into(),
         )),
         _ => Ok(()),
@@ -172,131 +206,47 @@ fn resolve_isolation(args: &ReplayArgs, workload_max_jobs: u32) -> Result<(Isola
     }
 }
 
-/// The end of a replay: read the run folder back, judge it, write `report.md`, `report.html`
-/// and the charts into it, print the report (or `--json`), and run `--gate`. Returns the exit
-/// code the gate asks for (0 when there is no gate). A run whose child died is still reported.
-pub fn finish_run(run_dir: &Path, args: &ReplayArgs) -> Result<i32> {
-    let loaded = load_run(run_dir)?;
-    // diagnostics.json: get_memory_diagnostics() and find_memory_leaks() of the run.
-    if let Err(err) = crate::probe::diagnostics::write_for_records(run_dir, &loaded.jobs) {
+/// The end of a replay: `diagnostics.json`, the report files, the summary (or `--json`) and
+/// `--gate`. Returns the exit code the gate asks for (0 without a gate). A run whose worker
+/// died is still reported.
+fn finish(
+    args: &ReplayArgs,
+    analysis: &RunAnalysis,
+    budget: Option<&crate::analysis::gate::BudgetFile>,
+    baseline: Option<&RunAnalysis>,
+) -> Result<i32> {
+    if let Err(err) = analysis.write_diagnostics() {
         log::warn!("diagnostics.json: {err}");
     }
-    let summary = RunSummary::new(run_dir, &loaded.manifest, &loaded.jobs);
-    let mut input = crate::cli::report::input_from_loaded(run_dir, loaded);
-    if let Some(base) = &args.baseline {
-        let baseline = crate::cli::report::input_from_run(base)?;
-        input.baseline = Some(BaselineRun {
-            label: format!("baseline {}", base.display()),
-            trajectory: baseline.trajectory,
-        });
+    let summary = RunSummary::new(analysis);
+    let mut input = analysis.report_input();
+    if let (Some(base), Some(dir)) = (baseline, &args.baseline) {
+        input.baseline = Some(base.as_baseline(format!("baseline {}", dir.display())));
     }
     let options = RenderOptions {
         charts: !args.no_charts,
         ..RenderOptions::default()
     };
-    let written = render::write_report(run_dir, &input, &options)?;
+    let written = render::write_report(&analysis.dir, &input, &options)?;
     if args.json {
-        // The summary's fields at the top level, plus the verdict and the files written.
-        let mut report =
-            serde_json::to_value(&summary).map_err(|e| Error::Internal(format!("summary: {e}")))?;
-        if let Some(map) = report.as_object_mut() {
-            let verdict = serde_json::to_value(&input.verdict)
-                .map_err(|e| Error::Internal(format!("verdict: {e}")))?;
-            map.insert("verdict".into(), verdict);
-            map.insert("files".into(), serde_json::json!(written));
-        }
-        let text = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Internal(format!("summary: {e}")))?;
-        println!("{text}");
+        crate::cli::summary::print_json(&summary, &input.verdict, &written)?;
     } else if !args.quiet {
-        println!("{}", render::terminal_report(&input, &Terminal::detect()));
-        println!("{}", summary.one_line());
-        if let Some(report) = written
-            .iter()
-            .find(|p| p.extension().is_some_and(|e| e == "html"))
-        {
-            println!("report: {}", report.display());
+        crate::cli::print(&render::terminal_report(&input, &Terminal::detect()))?;
+        crate::cli::print(&summary.one_line())?;
+        if let Some(report) = written.iter().find(|p| p.extension().is_some_and(|e| e == "html")) {
+            crate::cli::print(&format!("report: {}", report.display()))?;
         }
     }
-    let Some(budget) = &args.gate else {
+    let Some(budget) = budget else {
         return Ok(0);
     };
-    let result = gate_run(run_dir, budget, args.baseline.as_deref())?;
+    let result = analysis.gate(budget, baseline, args.allow_incomplete)?;
     if !args.quiet && !args.json {
-        println!("{}", markdown_summary(&result));
+        crate::cli::print(&render::gate::markdown_summary(&result))?;
     }
     crate::cli::gate::write_outputs(
         &result,
-        Some(&run_dir.join("gate-junit.xml")),
-        Some(&run_dir.join("gate-summary.md")),
+        Some(&analysis.dir.join("gate-junit.xml")),
+        Some(&analysis.dir.join("gate-summary.md")),
     )
-}
-
-/// The machine-readable summary of a run (`--json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct RunSummary {
-    pub run_dir: String,
-    pub workload: String,
-    pub allocator: String,
-    pub isolation: String,
-    pub status: String,
-    pub status_message: Option<String>,
-    pub jobs: u64,
-    pub jobs_succeeded: u64,
-    pub jobs_failed: u64,
-    pub jobs_died: u64,
-    pub workers_started: u32,
-    pub cache_clears: u64,
-    pub wall_time_secs: Option<f64>,
-    pub baseline_rss_bytes: Option<u64>,
-    pub last_rss_bytes: Option<u64>,
-    pub max_peak_rss_bytes: Option<u64>,
-    pub baseline_live_bytes: Option<u64>,
-    pub last_live_bytes: Option<u64>,
-}
-
-impl RunSummary {
-    pub fn new(run_dir: &Path, manifest: &RunManifest, records: &[JobRecord]) -> RunSummary {
-        let count =
-            |f: fn(&JobOutcome) -> bool| records.iter().filter(|r| f(&r.outcome)).count() as u64;
-        let last = records.iter().rev().find_map(|r| r.after_job.as_ref());
-        let baseline = manifest.baselines.first();
-        RunSummary {
-            run_dir: run_dir.display().to_string(),
-            workload: manifest.workload_name.clone(),
-            allocator: manifest.allocator.clone(),
-            isolation: manifest.isolation.clone(),
-            status: manifest.status.clone(),
-            status_message: manifest.status_message.clone(),
-            jobs: records.len() as u64,
-            jobs_succeeded: count(|o| matches!(o, JobOutcome::Success)),
-            jobs_failed: count(|o| matches!(o, JobOutcome::Failed { .. })),
-            jobs_died: count(|o| matches!(o, JobOutcome::Died { .. })),
-            workers_started: manifest.workers_started,
-            cache_clears: records.iter().filter(|r| r.cache_clear.is_some()).count() as u64,
-            wall_time_secs: manifest.wall_time_secs,
-            baseline_rss_bytes: baseline.map(|b| b.process.rss_bytes),
-            last_rss_bytes: last.map(|s| s.process.rss_bytes),
-            max_peak_rss_bytes: records.iter().filter_map(|r| r.peak_rss_bytes).max(),
-            baseline_live_bytes: baseline.and_then(|b| b.allocator.live_bytes()),
-            last_live_bytes: last.and_then(|s| s.allocator.live_bytes()),
-        }
-    }
-
-    fn one_line(&self) -> String {
-        format!(
-            "{}: {} job(s) ({} ok, {} failed, {} died) on {} worker(s), {} clear(s), {} [{}, {}] -> {}",
-            self.status,
-            self.jobs,
-            self.jobs_succeeded,
-            self.jobs_failed,
-            self.jobs_died,
-            self.workers_started,
-            self.cache_clears,
-            self.wall_time_secs.map(format_duration).unwrap_or_else(|| "-".into()),
-            self.allocator,
-            self.isolation,
-            self.run_dir
-        )
-    }
 }

@@ -1,22 +1,17 @@
 //! `docling-memprof report RUN`: re-render the tables, charts, `report.md` and `report.html` of
 //! a run folder (or of a docling-serve worker log) from saved data, without replaying.
 //!
-//! [`input_from_run`] and [`input_from_log`] assemble a [`ReportInput`] from the analysis'
-//! results; `replay` and `logs` call them and then [`crate::render::write_report`].
+//! The engine assembles the [`ReportInput`] (`RunAnalysis::report_input`,
+//! `engine::finish::log_report_input`); this file only chooses and prints.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::analysis::{
-    clears::clear_table,
-    diff::diff_jobs,
-    from_records, judge_run,
-    load::{load_run, LoadedRun},
-    VerdictParams,
-};
-use crate::logs::{analyse_file, LogAnalysis};
-use crate::render::{self, BaselineRun, GrowthTable, RenderOptions, ReportInput, Terminal};
+use crate::analysis::VerdictParams;
+use crate::engine::{analyse_folder, finish::log_report_input};
+use crate::logs::analyse_file;
+use crate::render::{self, BaselineRun, RenderOptions, ReportInput, Terminal};
 use crate::units::{parse_human_size, MIB};
 use crate::{Error, Result};
 
@@ -61,11 +56,10 @@ pub fn run(args: ReportArgs) -> Result<i32> {
     };
     let written = render::write_report(&out, &input, &opts)?;
     if !args.quiet {
-        print!("{}", render::terminal_report(&input, &Terminal::detect()));
-        println!();
+        crate::cli::print(&render::terminal_report(&input, &Terminal::detect()))?;
     }
     for path in &written {
-        println!("wrote {}", path.display());
+        crate::cli::print(&format!("wrote {}", path.display()))?;
     }
     Ok(0)
 }
@@ -73,10 +67,10 @@ pub fn run(args: ReportArgs) -> Result<i32> {
 /// A run folder or a log file, read and judged.
 fn load_input(path: &Path, limit_mb: Option<f64>) -> Result<ReportInput> {
     if path.is_dir() {
-        input_from_run(path)
+        Ok(analyse_folder(path, &VerdictParams::default())?.report_input())
     } else if path.is_file() {
         let analysis = analyse_file(path, limit_mb, &VerdictParams::default())?;
-        Ok(input_from_log(&analysis))
+        Ok(log_report_input(&analysis))
     } else {
         Err(Error::bad_input(
             path,
@@ -100,75 +94,4 @@ fn baseline_label(path: &Path) -> String {
         .and_then(|s| s.to_str())
         .unwrap_or("baseline");
     format!("baseline {name}")
-}
-
-/// The report of a run folder: its records read back, judged, diffed from the first to the
-/// last job that has memory values.
-pub fn input_from_run(dir: &Path) -> Result<ReportInput> {
-    Ok(input_from_loaded(dir, load_run(dir)?))
-}
-
-/// [`input_from_run`] for a run folder already read.
-pub fn input_from_loaded(dir: &Path, loaded: LoadedRun) -> ReportInput {
-    let origin = dir.display().to_string();
-    let trajectory = from_records::trajectory(&loaded.manifest, &loaded.jobs, &origin);
-    let verdict = judge_run(&trajectory, &VerdictParams::default());
-    let clears = clear_table(&trajectory);
-    let measured: Vec<u64> = trajectory
-        .points
-        .iter()
-        .filter(|p| p.rss_mb.is_some() || p.live_mb.is_some())
-        .map(|p| p.job)
-        .collect();
-    let growth = match (measured.first(), measured.last()) {
-        (Some(&first), Some(&last)) if last > first => diff_jobs(&trajectory, first, last)
-            .ok()
-            .map(|d| GrowthTable::from_diff(&d, first, last)),
-        _ => None,
-    };
-    let title = loaded.manifest.workload_name.clone();
-    let mut input = ReportInput::new(title, trajectory, verdict);
-    input.clears = clears;
-    input.growth = growth;
-    if loaded.truncated_last_line {
-        input.settings.push((
-            "jobs.jsonl".into(),
-            "last line cut short (the run was killed while writing it)".into(),
-        ));
-    }
-    input.manifest = Some(loaded.manifest);
-    input
-}
-
-/// The report of an analysed docling-serve worker log.
-pub fn input_from_log(analysis: &LogAnalysis) -> ReportInput {
-    let title = Path::new(&analysis.origin)
-        .file_name()
-        .and_then(|s| s.to_str())
-        .unwrap_or(&analysis.origin)
-        .to_string();
-    let mut input = ReportInput::new(
-        title,
-        analysis.trajectory.clone(),
-        analysis.run_verdict.clone(),
-    );
-    input.clears = clear_table(&analysis.trajectory);
-    let mut settings = vec![
-        ("log lines".to_string(), analysis.lines.total.to_string()),
-        (
-            "worker starts".to_string(),
-            analysis.workers_started.to_string(),
-        ),
-    ];
-    if let Some(n) = analysis.jobs_between_cache_clear {
-        settings.push(("jobs between cache clears".to_string(), n.to_string()));
-    }
-    for u in &analysis.lines.unreadable_examples {
-        settings.push((
-            format!("unreadable line {}", u.line),
-            format!("{} ({})", u.reason, u.text),
-        ));
-    }
-    input.settings = settings;
-    input
 }

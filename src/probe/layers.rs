@@ -5,7 +5,7 @@
 //! profiler's counts plus whole-heap counters. system: glibc's `mallinfo2`.
 //! See [`crate::alloc`] for the details and the cost of the purge.
 
-use super::AllocatorLayers;
+use crate::record::AllocatorLayers;
 
 /// Read the layers of the running allocator. `purge` applies to jemalloc only.
 pub fn read(purge: bool) -> AllocatorLayers {

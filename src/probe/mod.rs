@@ -1,21 +1,12 @@
-//! What a snapshot is and how it is taken.
+//! A snapshot taken inside the worker core's process: `/proc/self` (through
+//! [`crate::observe::procfs`]), the allocator's layers ([`layers`]), the worker state, and the
+//! census and site hooks ([`profiling`]). The snapshot's types are [`crate::record`]'s.
 //!
-//! - [`snapshot`]: the plain serde structs (shared by every engineer);
-//! - [`procfs`]: `/proc/<pid>/status` and `smaps_rollup`;
-//! - [`layers`]: the allocator's own view (see [`crate::alloc`]);
-//! - [`take`]: a [`Prober`] takes a [`Snapshot`] in the worker child;
-//! - [`sampler`]: the parent samples the child's RSS during a job (peak RSS, memory limit).
+//! - [`take`]: a [`Prober`] takes a [`crate::record::Snapshot`];
+//! - [`profiling`]: switching census and sites on, `profile.jsonl`, `sites.collapsed`.
 
-pub mod census;
-pub mod diagnostics;
 pub mod layers;
-pub mod owners;
-pub mod procfs;
 pub mod profiling;
-pub mod sampler;
-pub mod sites;
-pub mod snapshot;
 pub mod take;
 
-pub use snapshot::*;
 pub use take::Prober;

@@ -1,8 +1,8 @@
 //! The worker child's profiling options: census, allocation sites, owner chains.
 //!
-//! [`start`] turns on what [`ProfilingOptions`] ask for (once per child process) and returns
-//! the census and site hooks for the [`super::Prober`]. After each snapshot the child calls
-//! [`after_snapshot`], which appends a [`ProfileRecord`] (owner tree, unreachable objects,
+//! [`Profiler::start`] turns on what [`ProfilingOptions`] ask for (once per child process) and
+//! hands out the census and site hooks for the [`super::Prober`]. After each snapshot the child
+//! calls [`Profiler::after_snapshot`], which appends a [`ProfileRecord`] (owner tree, unreachable objects,
 //! job-tagged survivors) to `profile.jsonl` in the run folder and rewrites `sites.collapsed`
 //! (the live sites as collapsed stacks, for flamegraph tools). Replay's snapshots carry the
 //! census and the site table themselves; `profile.jsonl` carries what has no place there.
@@ -13,13 +13,11 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::census;
-use super::owners::{self, OwnerNode};
-use super::sites::{self, SiteSurvivors, StackBytes};
 use super::take::{CensusHook, SitesHook};
-use super::{Snapshot, SnapshotKind, TypeCount};
+use crate::alloc::sites::{self, SiteSurvivors, StackBytes};
 use crate::alloc::{dhat_sites, sampling};
-use crate::worker::Worker;
+use crate::census::{self, owners, owners::OwnerNode};
+use crate::record::{Snapshot, SnapshotKind, TypeCount};
 use crate::{Error, Result};
 
 /// One line per snapshot with profiling extras.
@@ -27,32 +25,7 @@ pub const PROFILE_JSONL: &str = "profile.jsonl";
 /// The last snapshot's live allocation sites as collapsed stacks.
 pub const SITES_COLLAPSED: &str = "sites.collapsed";
 
-/// Allocation-site modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum SitesMode {
-    /// dhat, one profiler per job: exact bytes allocated in each job and live at its end.
-    Exact,
-    /// A sampling tracker over jemalloc: estimates with standard errors.
-    Sampled,
-}
-
-impl SitesMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SitesMode::Exact => "exact",
-            SitesMode::Sampled => "sampled",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<SitesMode> {
-        match name.trim() {
-            "exact" => Some(SitesMode::Exact),
-            "sampled" => Some(SitesMode::Sampled),
-            _ => None,
-        }
-    }
-}
+pub use crate::record::SitesMode;
 
 /// What the child profiles.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,21 +64,22 @@ struct Last {
     stacks: Vec<StackBytes>,
 }
 
+/// The profiling of one worker process: a value the child owns (the allocator-level
+/// trackers it switches on are process-wide by nature: they live in [`crate::alloc`]).
 #[derive(Debug)]
-struct Active {
+pub struct Profiler {
     options: ProfilingOptions,
     last: Arc<Mutex<Last>>,
     job: Arc<Mutex<u64>>,
 }
 
-static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Turn on what `options` ask for; returns the prober's census and site hooks.
-pub fn start(options: ProfilingOptions) -> Result<(Option<CensusHook>, Option<SitesHook>)> {
+impl Profiler {
+/// Turn on what `options` ask for; returns the profiler and the prober's census and site hooks.
+pub fn start(options: ProfilingOptions) -> Result<(Profiler, Option<CensusHook>, Option<SitesHook>)> {
     census::set_enabled(options.census);
     match options.sites {
         Some(SitesMode::Exact) => {
@@ -155,32 +129,32 @@ pub fn start(options: ProfilingOptions) -> Result<(Option<CensusHook>, Option<Si
             Some(table)
         }) as SitesHook
     });
-    *lock(&ACTIVE) = Some(Active { options, last, job });
-    Ok((census_hook, sites_hook))
+    Ok((Profiler { options, last, job }, census_hook, sites_hook))
 }
 
 /// A job starts: blocks allocated from now on are tagged with `job` (1-based).
-pub fn job_started(job: u64) {
+pub fn job_started(&self, job: u64) {
     sampling::set_job(job);
-    if let Some(active) = lock(&ACTIVE).as_ref() {
-        *lock(&active.job) = job;
-    }
+    *lock(&self.job) = job;
 }
 
-/// After a snapshot of `worker`: append its [`ProfileRecord`] to `profile.jsonl` and rewrite
-/// `sites.collapsed`. Failures to write go to the log: profiling never fails a job.
-pub fn after_snapshot(job: u64, worker: &Worker, snapshot: Option<&Snapshot>) {
-    let guard = lock(&ACTIVE);
-    let Some(active) = guard.as_ref() else {
-        return;
-    };
+/// Whether owner trees are wanted (the census is on).
+pub fn wants_owners(&self) -> bool {
+    self.options.census
+}
+
+/// After a snapshot: append its [`ProfileRecord`] (with the worker's owner tree, when the
+/// census is on) to `profile.jsonl` and rewrite `sites.collapsed`. Failures to write go to
+/// the log: profiling never fails a job.
+pub fn after_snapshot(&self, job: u64, owners: Option<OwnerNode>, snapshot: Option<&Snapshot>) {
+    let active = self;
     let Some(dir) = active.options.run_dir.as_deref() else {
         return;
     };
     let Some(snapshot) = snapshot else {
         return;
     };
-    let owners = active.options.census.then(|| owners::owner_tree(worker));
+    let owners = if active.options.census { owners } else { None };
     let unreachable = owners
         .as_ref()
         .map(|tree| owners::unreachable(&snapshot.census, tree))
@@ -206,6 +180,8 @@ pub fn after_snapshot(job: u64, worker: &Worker, snapshot: Option<&Snapshot>) {
     }
 }
 
+}
+
 fn append_record(dir: &Path, record: &ProfileRecord) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
@@ -214,31 +190,4 @@ fn append_record(dir: &Path, record: &ProfileRecord) -> std::io::Result<()> {
         .append(true)
         .open(dir.join(PROFILE_JSONL))?;
     file.write_all(&line)
-}
-
-/// Read `profile.jsonl` of a run folder (empty when the run had no profiling). A torn last
-/// line is skipped; any other bad line is bad input.
-pub fn read_profile(dir: &Path) -> Result<Vec<ProfileRecord>> {
-    let path = dir.join(PROFILE_JSONL);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
-    };
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut out = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        match serde_json::from_str(line) {
-            Ok(record) => out.push(record),
-            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
-            Err(e) => {
-                return Err(Error::bad_input(
-                    &path,
-                    format!("line {}", i + 1),
-                    e.to_string(),
-                ))
-            }
-        }
-    }
-    Ok(out)
 }

@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use super::{procfs, SiteTable, Snapshot, SnapshotKind, TypeCount, WorkerState};
+use crate::observe::procfs;
+use crate::record::{SiteTable, Snapshot, SnapshotKind, TypeCount, WorkerState};
 
 /// A census reader: live objects by type (filled by the census engineer's code).
 pub type CensusHook = Box<dyn Fn() -> Vec<TypeCount> + Send>;
@@ -62,18 +63,20 @@ impl Prober {
     ) -> Snapshot {
         let begin = Instant::now();
         // Process memory first: a purge would lower RSS.
-        let process = procfs::read(procfs::Target::SelfProcess, smaps).unwrap_or_default();
-        let allocator = super::layers::read(purge);
+        // A failed read is unknown (None), never a 0 MB reading.
+        let process = procfs::read(procfs::Target::SelfProcess, smaps).ok();
+        let allocator = Some(super::layers::read(purge));
         let census = self.census.as_ref().map(|hook| hook()).unwrap_or_default();
         let sites = self.sites.as_ref().and_then(|hook| hook(kind));
         let end = Instant::now();
         Snapshot {
             kind,
-            taken_at_secs: begin.duration_since(self.started).as_secs_f64(),
-            snapshot_duration_secs: end.duration_since(begin).as_secs_f64(),
+            taken_at_secs: Some(begin.duration_since(self.started).as_secs_f64()),
+            snapshot_duration_secs: Some(end.duration_since(begin).as_secs_f64()),
             process,
+            process_from_parent: false,
             allocator,
-            worker,
+            worker: Some(worker),
             census,
             sites,
         }

@@ -136,7 +136,7 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
         )]));
     }
     if let Some(m) = &input.manifest {
-        if m.status != "completed" {
+        if m.status != crate::record::RunStatus::Completed {
             // `running` is what run.json says from the start until the parent writes the end:
             // seen afterwards, the parent itself was stopped (or is still going).
             let msg = match (m.status.as_str(), m.status_message.as_deref()) {

@@ -6,7 +6,7 @@ use base64::Engine;
 use super::chart::ChartFile;
 use super::doc::{Block, Document, Span};
 use super::table::{TableData, Tone};
-use crate::{Error, Result};
+use crate::Result;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1100px;\
 padding:0 1rem;color:#222;line-height:1.45}h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}\
@@ -89,7 +89,7 @@ fn spans(spans: &[Span]) -> String {
         .collect()
 }
 
-/// Render the document as a self-contained page; the charts' PNGs are read and embedded.
+/// Render the document as a self-contained page; the charts' PNGs are embedded.
 pub fn render(document: &Document, charts: &[ChartFile]) -> Result<String> {
     let title = escape(&document.title);
     let mut body = format!("<h1>{title}</h1>\n");
@@ -103,10 +103,7 @@ pub fn render(document: &Document, charts: &[ChartFile]) -> Result<String> {
             Block::Table(t) => body.push_str(&table(t)),
             Block::Chart(index) => {
                 if let Some(chart) = charts.get(*index) {
-                    let png = std::fs::read(&chart.png_path).map_err(|e| {
-                        Error::io(format!("reading chart {}", chart.png_path.display()), e)
-                    })?;
-                    let data = base64::engine::general_purpose::STANDARD.encode(png);
+                    let data = base64::engine::general_purpose::STANDARD.encode(&chart.png);
                     body.push_str(&format!(
                         "<figure><img alt=\"{alt}\" width=\"800\" height=\"480\" src=\"data:image/png;base64,{data}\">\
 <figcaption>{alt}</figcaption></figure>\n",

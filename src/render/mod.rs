@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{ClearPoint, RunVerdict, Trajectory};
-use crate::runner::record::RunManifest;
+use crate::record::RunManifest;
 use crate::{Error, Result};
 
 pub mod chart;
 pub mod doc;
 pub mod format;
+pub mod gate;
 pub mod html;
 pub mod markdown;
 pub mod table;

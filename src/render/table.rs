@@ -296,11 +296,21 @@ pub fn settings_table(input: &ReportInput) -> TableData {
             "workload",
             format!("{} ({})", m.workload_name, m.workload_path),
         );
-        push("allocator", m.allocator.clone());
-        push("isolation", m.isolation.clone());
+        let worker = match &m.worker {
+            crate::record::WorkerKind::Core => "the Rust worker core".to_string(),
+            crate::record::WorkerKind::Command { argv } => format!("`{}`", argv.join(" ")),
+        };
+        push("worker", worker);
+        push(
+            "allocator",
+            m.allocator
+                .map_or("the worker's own", |a| a.as_str())
+                .to_string(),
+        );
+        push("isolation", m.isolation.as_str().to_string());
         push(
             "sites",
-            m.sites.clone().unwrap_or_else(|| "off".to_string()),
+            m.sites.map_or("off", |s| s.as_str()).to_string(),
         );
         push("census", if m.census { "on" } else { "off" }.to_string());
         push(
@@ -312,7 +322,7 @@ pub fn settings_table(input: &ReportInput) -> TableData {
             "status",
             match &m.status_message {
                 Some(msg) => format!("{} ({msg})", m.status),
-                None => m.status.clone(),
+                None => m.status.to_string(),
             },
         );
         push("workers started", m.workers_started.to_string());

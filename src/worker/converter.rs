@@ -25,7 +25,7 @@ use super::document::{DocumentError, DocumentFormat, Limits};
 use super::options::{ConversionOptions, PipelineKind};
 use super::pipeline::{ConversionError, Converted, PageImage, Pipeline, PipelineOptions};
 use super::{LeakScenario, WorkerSettings};
-use crate::probe::census::Tally;
+use crate::census::Tally;
 
 /// A converter: the options it was built for and its pipelines.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ pub struct Converter {
     artifacts_path: Option<PathBuf>,
     model_scale: f64,
     pub(crate) pipelines: HashMap<(PipelineKind, String), Pipeline>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     pub census: Tally<Self>,
 }
 
@@ -120,7 +120,7 @@ impl Converter {
 pub struct SideMapEntry {
     pub options: ConversionOptions,
     pub canonical_json: String,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     pub census: Tally<Self>,
 }
 
@@ -150,7 +150,7 @@ pub struct ConverterManager {
     model_scale: f64,
     /// Page images kept by the `page_images` scenario: never emptied, not even by a clear.
     pub(crate) page_image_store: Vec<PageImage>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     pub census: Tally<Self>,
 }
 

@@ -10,11 +10,11 @@ use super::document::{Document, Limits};
 use super::loglines::{current_rss_bytes, rss_mb, LogLine, TARGET};
 use super::scenarios::{RetainedResults, WorkerManagerRegistry};
 use super::task::{
-    ClearReport, ConversionResult, DocumentReport, JobReport, Source, Task, TaskType,
+    ConversionResult, JobReport, Source, Task, TaskType,
 };
 use super::{LeakScenario, WorkerError, WorkerSettings};
-use crate::probe::census::Tally;
-use crate::probe::WorkerState;
+use crate::census::Tally;
+use crate::record::{CacheClear, DocumentResult, WorkerState};
 
 /// Something that sees every log line the worker emits (besides the `log` facade).
 pub type LineObserver = Box<dyn FnMut(&str) + Send>;
@@ -45,7 +45,7 @@ impl std::fmt::Debug for Worker {
 
 /// What one task produced before the job's bookkeeping.
 struct TaskOutcome {
-    documents: Vec<DocumentReport>,
+    documents: Vec<DocumentResult>,
     results: Vec<ConversionResult>,
 }
 
@@ -262,7 +262,7 @@ impl Worker {
             let report = match converted {
                 Ok((result, pages)) => {
                     results.push(result);
-                    DocumentReport {
+                    DocumentResult {
                         name,
                         size_bytes,
                         pages,
@@ -273,7 +273,7 @@ impl Worker {
                 }
                 Err(error) => {
                     aborted |= options.abort_on_error;
-                    DocumentReport {
+                    DocumentResult {
                         name,
                         size_bytes,
                         pages: 0,
@@ -365,7 +365,7 @@ impl Worker {
 
     /// Drop every cached converter, pipeline and model (and the side map unless the
     /// `options_side_map` scenario keeps it); logs `[CACHE CLEAR]`.
-    pub fn clear_caches(&mut self) -> ClearReport {
+    pub fn clear_caches(&mut self) -> CacheClear {
         let rss_before_bytes = current_rss_bytes().unwrap_or(0);
         let ManagerCounts {
             converters,
@@ -386,19 +386,20 @@ impl Worker {
             memory_mb: rss_mb(rss_after_bytes),
             freed_mb: rss_mb(rss_before_bytes) as i64 - rss_mb(rss_after_bytes) as i64,
         });
-        ClearReport {
+        CacheClear {
             jobs_since_last_clear,
             converters,
             pipelines,
             models,
             model_bytes,
-            rss_before_bytes,
-            rss_after_bytes,
+            rss_before_bytes: (rss_before_bytes > 0).then_some(rss_before_bytes),
+            rss_after_bytes: (rss_after_bytes > 0).then_some(rss_after_bytes),
+            after_clear: None,
         }
     }
 
     /// Run a job, then clear the caches when due.
-    pub fn process(&mut self, job_id: &str, task: Task) -> (JobReport, Option<ClearReport>) {
+    pub fn process(&mut self, job_id: &str, task: Task) -> (JobReport, Option<CacheClear>) {
         let report = self.run_job(job_id, task);
         let clear = self.clear_is_due().then(|| self.clear_caches());
         (report, clear)
@@ -428,10 +429,10 @@ impl Worker {
         WorkerState {
             converters: counts.converters,
             pipelines: counts.pipelines,
-            models_loaded: counts.models,
-            model_bytes: counts.model_bytes,
-            options_side_map: side_map,
-            retained_results: self.retained.len(),
+            models_loaded: Some(counts.models),
+            model_bytes: Some(counts.model_bytes),
+            options_side_map: Some(side_map),
+            retained_results: Some(self.retained.len()),
             jobs_total: self.jobs_total,
             jobs_since_clear: self.jobs_since_clear,
         }

@@ -10,7 +10,7 @@
 //! - `Worker::new(WorkerSettings) -> Worker` logs `[WORKER START]`;
 //! - `Worker::run_job(&mut self, job_id, Task) -> JobReport` runs one job and logs its lines
 //!   through to `[MEMORY]`;
-//! - `Worker::clear_is_due(&self) -> bool` and `Worker::clear_caches(&mut self) -> ClearReport`
+//! - `Worker::clear_is_due(&self) -> bool` and `Worker::clear_caches(&mut self) -> CacheClear`
 //!   (logs `[CACHE CLEAR]`); `Worker::process(job_id, Task)` does both in order;
 //! - `Worker::state(&self) -> WorkerState`; `Worker::wants_recycle(&self) -> bool`.
 
@@ -21,6 +21,7 @@ pub mod job;
 pub mod loglines;
 pub mod models;
 pub mod options;
+pub mod owners;
 pub mod pipeline;
 pub mod scenarios;
 pub mod settings;
@@ -31,7 +32,7 @@ pub use job::Worker;
 pub use options::{
     ConversionOptions, ImageExportMode, OcrEngine, OutputFormat, PipelineKind, TableMode,
 };
-pub use task::{ClearReport, ConversionResult, DocumentReport, JobReport, Source, Task, TaskType};
+pub use task::{ConversionResult, JobReport, Source, Task, TaskType};
 
 use std::path::PathBuf;
 
@@ -158,3 +159,21 @@ impl From<WorkerError> for crate::Error {
         }
     }
 }
+
+// The worker core's counted types. Cache entries: a converter is the converter cache's entry,
+// a pipeline the pipeline cache's, a side-map entry the options side map's.
+crate::censused! {
+    crate::worker::document::Document => "Document",
+    crate::worker::document::Page => "Page",
+    crate::worker::document::Item => "Item",
+    crate::worker::document::Table => "Table",
+    crate::worker::document::TableCell => "TableCell",
+    crate::worker::pipeline::PageImage => "PageImage",
+    crate::worker::pipeline::Pipeline => "Pipeline",
+    crate::worker::models::Model => "Model",
+    crate::worker::converter::Converter => "Converter",
+    crate::worker::converter::ConverterManager => "ConverterManager",
+    crate::worker::converter::SideMapEntry => "SideMapEntry",
+    crate::worker::task::ConversionResult => "ConversionResult",
+}
+

@@ -14,7 +14,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::WorkerError;
-use crate::probe::census::Tally;
+use crate::census::Tally;
 
 /// The models of docling's standard pipeline (and its OCR engines).
 #[derive(
@@ -120,7 +120,7 @@ pub struct Model {
     pub kind: ModelKind,
     pub source: WeightsSource,
     weights: Vec<u8>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     pub census: Tally<Self>,
 }
 

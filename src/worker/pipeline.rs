@@ -15,7 +15,7 @@ use super::document::{self, Document, DocumentError, DocumentFormat, Limits, Pag
 use super::models::{Model, ModelKind};
 use super::options::{ConversionOptions, ImageExportMode, OcrEngine, PipelineKind, TableMode};
 use super::WorkerError;
-use crate::probe::census::Tally;
+use crate::census::Tally;
 
 /// The options that shape one pipeline (docling's `PdfPipelineOptions`), hashed with MD5 for
 /// the converter's pipeline cache key.
@@ -135,7 +135,7 @@ pub struct PageImage {
     pub width_px: usize,
     pub height_px: usize,
     pub rgb: Vec<u8>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     pub census: Tally<Self>,
 }
 
@@ -218,7 +218,7 @@ pub struct Converted {
 pub struct Pipeline {
     pub options: PipelineOptions,
     models: Vec<Model>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     pub census: Tally<Self>,
 }
 

@@ -1,4 +1,5 @@
-//! What a job carries (a [`Task`]) and what it hands back ([`JobReport`], [`ClearReport`]).
+//! What a job carries (a [`Task`]) and what it hands back ([`JobReport`]; a clear hands back a
+//! [`crate::record::CacheClear`]).
 //!
 //! Plain serde structs: the runner sends tasks to the child as JSON and gets reports back.
 
@@ -8,7 +9,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::options::{ConversionOptions, OutputFormat};
-use crate::probe::census::Tally;
+use crate::census::Tally;
+use crate::record::DocumentResult;
 
 /// docling-serve's task types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,7 +102,7 @@ pub struct ConversionResult {
     /// For chunk tasks: the document's chunks (empty for convert tasks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<String>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     #[serde(skip)]
     pub census: Tally<Self>,
 }
@@ -114,17 +116,6 @@ impl ConversionResult {
     }
 }
 
-/// How one document of a job went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DocumentReport {
-    pub name: String,
-    pub size_bytes: u64,
-    pub pages: u32,
-    pub success: bool,
-    pub error: Option<String>,
-    pub duration_secs: f64,
-}
-
 /// How one job went. `results` are handed back and not kept by the worker (unless the
 /// `retain_results` leak scenario is on).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,23 +125,9 @@ pub struct JobReport {
     pub success: bool,
     pub error: Option<String>,
     pub duration_secs: f64,
-    pub documents: Vec<DocumentReport>,
+    pub documents: Vec<DocumentResult>,
     pub results: Vec<ConversionResult>,
     /// VmRSS right after the job (0 when /proc is not readable).
-    pub rss_after_bytes: u64,
-}
-
-/// What one cache clear dropped, and the RSS around it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClearReport {
-    /// Jobs run since the previous clear (what `[CACHE CLEAR]` prints).
-    #[serde(default)]
-    pub jobs_since_last_clear: u64,
-    pub converters: u64,
-    pub pipelines: u64,
-    pub models: u64,
-    pub model_bytes: u64,
-    pub rss_before_bytes: u64,
     pub rss_after_bytes: u64,
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::worker::document::DocumentFormat;
 use crate::worker::task::TaskType;
-use crate::worker::{ConversionOptions, LeakScenario, WorkerSettings};
+use crate::worker::ConversionOptions;
 
 /// The version of the workload format this build reads.
 pub const WORKLOAD_SCHEMA_VERSION: u32 = 1;
@@ -37,50 +37,9 @@ fn default_repeat() -> u32 {
     1
 }
 
-/// The worker settings a workload may set (docling-serve's environment, see
-/// [`WorkerSettings`]); everything else keeps the worker core's defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WorkloadWorker {
-    /// `DOCLING_SERVE_JOBS_BETWEEN_CACHE_CLEAR` (0 = never).
-    pub jobs_between_cache_clear: u32,
-    /// `DOCLING_SERVE_OPTIONS_CACHE_SIZE`.
-    pub options_cache_size: usize,
-    /// `DOCLING_SERVE_RQ_MAX_JOBS` (0 = unlimited); > 0 makes replay recycle the worker.
-    pub max_jobs: u32,
-    /// Fraction of the real model sizes (1.0 = real sizes; 0.01 runs in seconds).
-    pub model_scale: f64,
-    /// Leak scenarios to switch on.
-    pub scenarios: Vec<LeakScenario>,
-}
-
-impl Default for WorkloadWorker {
-    fn default() -> Self {
-        let d = WorkerSettings::default();
-        WorkloadWorker {
-            jobs_between_cache_clear: d.jobs_between_cache_clear,
-            options_cache_size: d.options_cache_size,
-            max_jobs: d.max_jobs,
-            model_scale: d.model_scale,
-            scenarios: d.scenarios,
-        }
-    }
-}
-
-impl WorkloadWorker {
-    /// The worker core's settings: these fields over the core's defaults.
-    pub fn to_settings(&self, scratch_dir: PathBuf) -> WorkerSettings {
-        WorkerSettings {
-            jobs_between_cache_clear: self.jobs_between_cache_clear,
-            options_cache_size: self.options_cache_size,
-            max_jobs: self.max_jobs,
-            model_scale: self.model_scale,
-            scenarios: self.scenarios.clone(),
-            scratch_dir,
-            ..WorkerSettings::default()
-        }
-    }
-}
+/// The worker settings a workload may set: the protocol's [`crate::protocol::WorkerSettings`]
+/// (one type from the workload file to the worker process).
+pub use crate::protocol::WorkerSettings as WorkloadWorker;
 
 /// A document: a file (`path`, relative to the workload file) or a generated one
 /// (`generate`). Exactly one of the two.
@@ -166,7 +125,9 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::worker::{ImageExportMode, OcrEngine, OutputFormat, PipelineKind, TableMode};
+    use crate::worker::{
+        ImageExportMode, LeakScenario, OcrEngine, OutputFormat, PipelineKind, TableMode,
+    };
 
     fn schema() -> Value {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/workload.schema.json");

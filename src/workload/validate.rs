@@ -5,6 +5,10 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// The largest converter cache a workload may ask for (each entry can hold a full set of
+/// models: a bigger cache is a typo, and 10^9 entries cost 2 GB before the first job).
+pub const MAX_OPTIONS_CACHE_SIZE: u32 = 10_000;
+
 use super::schema::{Workload, WORKLOAD_SCHEMA_VERSION};
 use crate::{Error, Result};
 
@@ -107,11 +111,26 @@ pub fn check(loaded: &LoadedWorkload) -> Result<()> {
             ),
         ));
     }
-    if w.worker.options_cache_size == 0 {
+    if !(1..=MAX_OPTIONS_CACHE_SIZE).contains(&w.worker.options_cache_size) {
         return Err(bad(
             "$.worker.options_cache_size".into(),
-            "expected at least 1".into(),
+            format!(
+                "expected 1 to {MAX_OPTIONS_CACHE_SIZE} converters, got {}",
+                w.worker.options_cache_size
+            ),
         ));
+    }
+    for (i, name) in w.worker.scenarios.iter().enumerate() {
+        if crate::worker::LeakScenario::from_name(name).is_none() {
+            let known: Vec<&str> = crate::worker::LeakScenario::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            return Err(bad(
+                format!("$.worker.scenarios[{i}]"),
+                format!("unknown leak scenario `{name}` (known: {})", known.join(", ")),
+            ));
+        }
     }
     if w.repeat == 0 {
         return Err(bad("$.repeat".into(), "expected at least 1".into()));

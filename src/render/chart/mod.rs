@@ -47,6 +47,8 @@ pub struct ChartFile {
     pub title: String,
     pub svg_path: PathBuf,
     pub png_path: PathBuf,
+    /// The PNG's bytes (report.html embeds them without reading the file back).
+    pub png: Vec<u8>,
 }
 
 impl ChartFile {
@@ -127,6 +129,7 @@ where
         title: title.to_string(),
         svg_path,
         png_path,
+        png,
     })
 }
 

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::format::DocumentFormat;
-use crate::probe::census::Tally;
+use crate::census::Tally;
 
 /// A parsed document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,7 +19,7 @@ pub struct Document {
     pub pages: Vec<Page>,
     /// The content in reading order.
     pub items: Vec<Item>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     #[serde(skip)]
     pub census: Tally<Self>,
 }
@@ -61,7 +61,7 @@ pub struct BoundingBox {
 pub struct Item {
     pub kind: ItemKind,
     pub prov: Provenance,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     #[serde(skip)]
     pub census: Tally<Self>,
 }
@@ -136,7 +136,7 @@ pub struct Table {
     pub num_cols: u32,
     /// One entry per source cell (a spanning cell appears once), in row-major order.
     pub cells: Vec<TableCell>,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     #[serde(skip)]
     pub census: Tally<Self>,
 }
@@ -151,7 +151,7 @@ pub struct TableCell {
     pub text: String,
     pub column_header: bool,
     pub row_header: bool,
-    /// Live-instance census token (see `crate::probe::census`).
+    /// Live-instance census token (see `crate::census`).
     #[serde(skip)]
     pub census: Tally<Self>,
 }

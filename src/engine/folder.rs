@@ -7,7 +7,11 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::record::{JobRecord, RunManifest};
+use super::events::{Event, Observer};
+use crate::probe::profiling::{ProfileRecord, PROFILE_JSONL};
+use crate::record::{
+    JobRecord, RunManifest, OLDEST_READABLE_SCHEMA_VERSION, RECORD_SCHEMA_VERSION,
+};
 use crate::{Error, Result};
 
 pub const RUN_JSON: &str = "run.json";
@@ -24,22 +28,30 @@ pub struct RunFolder {
 }
 
 impl RunFolder {
-    /// Create the folder (and its parents). Refuses a folder that already holds a run.
+    /// Create the folder (and its parents). Refuses a folder that already holds a run; the
+    /// claim is atomic (`jobs.jsonl` is created exclusively), so two replays into one `--out`
+    /// cannot both write it.
     pub fn create(dir: &Path) -> Result<RunFolder> {
-        if dir.join(RUN_JSON).exists() || dir.join(JOBS_JSONL).exists() {
-            return Err(Error::Usage(format!(
+        let held = || {
+            Error::Usage(format!(
                 "{} already holds a run (run.json / jobs.jsonl); choose another --out",
                 dir.display()
-            )));
+            ))
+        };
+        if dir.join(RUN_JSON).exists() || dir.join(JOBS_JSONL).exists() {
+            return Err(held());
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let jobs_path = dir.join(JOBS_JSONL);
         let jobs = OpenOptions::new()
-            .create(true)
+            .create_new(true)
             .append(true)
             .open(&jobs_path)
-            .map_err(|e| Error::io(format!("creating {}", jobs_path.display()), e))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => held(),
+                _ => Error::io(format!("creating {}", jobs_path.display()), e),
+            })?;
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             jobs,
@@ -120,6 +132,7 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
             e.inner().to_string(),
         )
     })?;
+    check_version(&manifest_path, manifest.schema_version)?;
     let (jobs, truncated_last_line) = load_jobs(&dir.join("jobs.jsonl"))?;
     Ok(LoadedRun {
         manifest,
@@ -160,22 +173,62 @@ pub fn load_jobs(path: &Path) -> Result<(Vec<JobRecord>, bool)> {
     Ok((jobs, truncated))
 }
 
-/// `run.json` and the records of `jobs.jsonl` ([`load_run`] without the torn-line flag).
-pub fn read_run(dir: &Path) -> Result<(RunManifest, Vec<JobRecord>)> {
-    let run = load_run(dir)?;
-    Ok((run.manifest, run.jobs))
+/// Refuse a format version this build does not read.
+fn check_version(path: &Path, version: u32) -> Result<()> {
+    if (OLDEST_READABLE_SCHEMA_VERSION..=RECORD_SCHEMA_VERSION).contains(&version) {
+        return Ok(());
+    }
+    Err(Error::bad_input(
+        path,
+        "$.schema_version",
+        format!(
+            "version {version} is not one this docling-memprof reads ({OLDEST_READABLE_SCHEMA_VERSION} to {RECORD_SCHEMA_VERSION})"
+        ),
+    ))
 }
 
-/// The records of `jobs.jsonl` ([`load_jobs`] without the torn-line flag).
-pub fn read_jobs(path: &Path) -> Result<Vec<JobRecord>> {
-    Ok(load_jobs(path)?.0)
+/// Read `profile.jsonl` of a run folder (empty when the run had no profiling). A torn last
+/// line is skipped; any other bad line is bad input.
+pub fn load_profile(dir: &Path) -> Result<Vec<ProfileRecord>> {
+    let path = dir.join(PROFILE_JSONL);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(record) => out.push(record),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+            Err(e) => {
+                return Err(Error::bad_input(
+                    &path,
+                    format!("line {}", i + 1),
+                    e.to_string(),
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
-/// A log file the child's stderr is copied into, line by line.
-pub fn open_log_append(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))
+/// The run folder as an observer: `run.json` rewritten at the start, at each worker start and
+/// at the end; each job's record appended to `jobs.jsonl` and flushed as it comes.
+#[derive(Debug)]
+pub struct FolderWriter {
+    pub folder: RunFolder,
+}
+
+impl Observer for FolderWriter {
+    fn on_event(&mut self, event: &Event<'_>) -> Result<()> {
+        match event {
+            Event::RunStarted { manifest }
+            | Event::WorkerStarted { manifest, .. }
+            | Event::RunEnded { manifest } => self.folder.write_manifest(manifest),
+            Event::JobDone { record } => self.folder.append_job(record),
+            _ => Ok(()),
+        }
+    }
 }

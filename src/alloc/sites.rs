@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SiteStat, SiteTable};
+use crate::record::{SiteStat, SiteTable};
 
 /// Frames of a site's identity (after the allocator's and std's innermost frames).
 pub const SITE_DEPTH: usize = 6;

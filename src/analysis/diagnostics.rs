@@ -12,17 +12,15 @@
 //! higher. Cache cycles (loaded, cleared, loaded again) do not count as growth. A sampled
 //! site must also grow by more than twice the standard error of its change.
 
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::census::{type_growth, TypeGrowth};
-use super::owners::{owner_chains, OwnerChain};
-use super::profiling::{read_profile, ProfileRecord};
-use super::sites::{site_growth, SiteGrowth};
-use super::{AllocatorLayers, SiteStat, Snapshot, SnapshotKind, TypeCount};
-use crate::runner::JobRecord;
-use crate::Result;
+use super::verdict::RunVerdict;
+use crate::alloc::sites::{site_growth, SiteGrowth};
+use crate::census::owners::{owner_chains, OwnerChain};
+use crate::census::{type_growth, TypeGrowth};
+use crate::probe::profiling::ProfileRecord;
+use crate::record::{AllocatorLayers, JobRecord, SiteStat, Snapshot, SnapshotKind, TypeCount};
 
 /// Owner chains kept per growing type.
 const CHAINS_PER_TYPE: usize = 3;
@@ -39,7 +37,7 @@ pub struct JobSnapshot<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
     pub job: u64,
-    pub rss_bytes: u64,
+    pub rss_bytes: Option<u64>,
     pub live_bytes: Option<u64>,
 }
 
@@ -47,9 +45,9 @@ pub struct TrendPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryDiagnostics {
     pub job: u64,
-    pub rss_bytes: u64,
+    pub rss_bytes: Option<u64>,
     pub live_bytes: Option<u64>,
-    pub allocator: AllocatorLayers,
+    pub allocator: Option<AllocatorLayers>,
     pub sites_mode: Option<String>,
     pub top_sites: Vec<SiteStat>,
     pub site_growth: Vec<SiteGrowth>,
@@ -118,8 +116,8 @@ pub fn memory_diagnostics(history: &[JobSnapshot<'_>]) -> Option<MemoryDiagnosti
     let sites = snap.sites.as_ref();
     Some(MemoryDiagnostics {
         job: last.job,
-        rss_bytes: snap.process.rss_bytes,
-        live_bytes: snap.allocator.live_bytes(),
+        rss_bytes: snap.rss_bytes(),
+        live_bytes: snap.live_bytes(),
         allocator: snap.allocator.clone(),
         sites_mode: sites.map(|t| t.mode.clone()),
         top_sites: sites.map(|t| t.sites.clone()).unwrap_or_default(),
@@ -141,8 +139,8 @@ pub fn memory_diagnostics(history: &[JobSnapshot<'_>]) -> Option<MemoryDiagnosti
             .iter()
             .map(|h| TrendPoint {
                 job: h.job,
-                rss_bytes: h.snapshot.process.rss_bytes,
-                live_bytes: h.snapshot.allocator.live_bytes(),
+                rss_bytes: h.snapshot.rss_bytes(),
+                live_bytes: h.snapshot.live_bytes(),
             })
             .collect(),
     })
@@ -192,7 +190,7 @@ pub fn find_memory_leaks(history: &[JobSnapshot<'_>], warmup_jobs: usize) -> Mem
             .census
             .iter()
             .find(|t| t.type_name == name)
-            .map_or((0, 0), |t| (t.live_count, t.live_bytes))
+            .map_or((0, 0), |t| (t.live_count, t.live_bytes.unwrap_or(0)))
     };
     for name in names {
         let series: Vec<f64> = after.iter().map(|h| count_of(h, name).0 as f64).collect();
@@ -312,35 +310,30 @@ pub fn job_snapshots<'a>(
         .collect()
 }
 
-/// Diagnostics and leaks of a run folder (`run.json`, `jobs.jsonl`, `profile.jsonl`).
-pub fn for_run(dir: &Path) -> Result<RunDiagnostics> {
-    let (_manifest, records) = crate::runner::output::read_run(dir)?;
-    for_records(dir, &records)
-}
-
-/// [`for_run`] for records already read (`profile.jsonl` is read from `dir`).
-pub fn for_records(dir: &Path, records: &[JobRecord]) -> Result<RunDiagnostics> {
-    let profile = read_profile(dir)?;
-    let history = job_snapshots(records, &profile);
-    Ok(RunDiagnostics {
+/// Diagnostics and leaks of a run's records (with its `profile.jsonl` records). The growing
+/// types are the census types the run's verdict calls a leak (`type:<name>` series), so
+/// `diagnostics.json` and the verdict never disagree.
+pub fn for_records(
+    records: &[JobRecord],
+    profile: &[ProfileRecord],
+    verdict: &RunVerdict,
+) -> RunDiagnostics {
+    let history = job_snapshots(records, profile);
+    let mut leaks = find_memory_leaks(&history, default_warmup(history.len()));
+    leaks.types.retain(|t| {
+        verdict
+            .series
+            .iter()
+            .any(|s| s.series == format!("type:{}", t.type_name) && s.leak == Some(true))
+    });
+    RunDiagnostics {
         diagnostics: memory_diagnostics(&history),
-        leaks: find_memory_leaks(&history, default_warmup(history.len())),
-    })
+        leaks,
+    }
 }
 
-/// The file [`write_for_run`] writes in the run folder.
+/// The file the run's diagnostics are written to in the run folder.
 pub const DIAGNOSTICS_JSON: &str = "diagnostics.json";
-
-/// Compute [`for_records`] and write it as `diagnostics.json` in the run folder.
-pub fn write_for_records(dir: &Path, records: &[JobRecord]) -> Result<RunDiagnostics> {
-    let diagnostics = for_records(dir, records)?;
-    let path = dir.join(DIAGNOSTICS_JSON);
-    let text = serde_json::to_string_pretty(&diagnostics)
-        .map_err(|e| crate::Error::Internal(format!("diagnostics.json: {e}")))?;
-    std::fs::write(&path, text)
-        .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))?;
-    Ok(diagnostics)
-}
 
 #[cfg(test)]
 mod tests {

@@ -11,17 +11,19 @@
 //! Bytes: a tally counts `size_of::<T>()` plus the payload given at creation
 //! ([`Tally::with_bytes`]: page pixels, model weights, exported text); a type's other heap
 //! bytes (strings, vectors of children that are counted types themselves) are not counted
-//! twice. The owner walk ([`super::owners`]) gives the deep bytes along each owner chain.
+//! twice. The owner walk ([`owners`]) gives the deep bytes along each owner chain.
 //!
-//! Which worker types are counted, and under which name, is declared here (the
-//! [`censused!`] list at the end), so that the worker core only carries the field.
+//! Which worker types are counted, and under which name, is declared by the worker core
+//! itself (`crate::worker`, with [`censused!`]): this module knows no worker type.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use super::TypeCount;
+use crate::record::TypeCount;
+
+pub mod owners;
 
 /// The live counters of one counted type.
 #[derive(Debug)]
@@ -225,7 +227,7 @@ pub fn census_snapshot() -> Vec<TypeCount> {
         .map(|slot| TypeCount {
             type_name: slot.name().to_string(),
             live_count: slot.live_count(),
-            live_bytes: slot.live_bytes(),
+            live_bytes: Some(slot.live_bytes()),
         })
         .collect();
     out.sort_by(|a, b| a.type_name.cmp(&b.type_name));
@@ -255,7 +257,7 @@ pub fn type_growth(before: &[TypeCount], after: &[TypeCount]) -> Vec<TypeGrowth>
     let find = |list: &[TypeCount], name: &str| {
         list.iter()
             .find(|t| t.type_name == name)
-            .map_or((0, 0), |t| (t.live_count, t.live_bytes))
+            .map_or((0, 0), |t| (t.live_count, t.live_bytes.unwrap_or(0)))
     };
     let mut out: Vec<TypeGrowth> = names
         .into_iter()
@@ -286,33 +288,16 @@ pub fn type_growth(before: &[TypeCount], after: &[TypeCount]) -> Vec<TypeGrowth>
 macro_rules! censused {
     ($($ty:path => $name:literal),* $(,)?) => {
         $(
-            impl $crate::probe::census::Censused for $ty {
+            impl $crate::census::Censused for $ty {
                 const TYPE_NAME: &'static str = $name;
-                fn slot() -> &'static $crate::probe::census::TypeSlot {
-                    static SLOT: $crate::probe::census::TypeSlot =
-                        $crate::probe::census::TypeSlot::new($name);
+                fn slot() -> &'static $crate::census::TypeSlot {
+                    static SLOT: $crate::census::TypeSlot =
+                        $crate::census::TypeSlot::new($name);
                     &SLOT
                 }
             }
         )*
     };
-}
-
-// The worker core's counted types. Cache entries: a converter is the converter cache's entry,
-// a pipeline the pipeline cache's, a side-map entry the options side map's.
-censused! {
-    crate::worker::document::Document => "Document",
-    crate::worker::document::Page => "Page",
-    crate::worker::document::Item => "Item",
-    crate::worker::document::Table => "Table",
-    crate::worker::document::TableCell => "TableCell",
-    crate::worker::pipeline::PageImage => "PageImage",
-    crate::worker::pipeline::Pipeline => "Pipeline",
-    crate::worker::models::Model => "Model",
-    crate::worker::converter::Converter => "Converter",
-    crate::worker::converter::ConverterManager => "ConverterManager",
-    crate::worker::converter::SideMapEntry => "SideMapEntry",
-    crate::worker::task::ConversionResult => "ConversionResult",
 }
 
 #[cfg(test)]
@@ -335,7 +320,7 @@ mod tests {
         census_snapshot()
             .into_iter()
             .find(|t| t.type_name == name)
-            .map_or((0, 0), |t| (t.live_count, t.live_bytes))
+            .map_or((0, 0), |t| (t.live_count, t.live_bytes.unwrap_or(0)))
     }
 
     #[test]

@@ -15,13 +15,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::TypeCount;
+use crate::record::TypeCount;
 use crate::units::format_size;
-use crate::worker::converter::{Converter, ConverterManager, SideMapEntry};
-use crate::worker::models::Model;
-use crate::worker::pipeline::{PageImage, Pipeline};
-use crate::worker::task::ConversionResult;
-use crate::worker::Worker;
 
 /// One node of the owner tree: the objects of `type_name` reached through field `name` from
 /// the parent node's objects.
@@ -156,7 +151,7 @@ pub fn unreachable(census: &[TypeCount], root: &OwnerNode) -> Vec<TypeCount> {
             (t.live_count > count).then(|| TypeCount {
                 type_name: t.type_name.clone(),
                 live_count: t.live_count - count,
-                live_bytes: t.live_bytes.saturating_sub(bytes),
+                live_bytes: t.live_bytes.map(|b| b.saturating_sub(bytes)),
             })
         })
         .collect()
@@ -261,97 +256,3 @@ impl OwnerWalk {
     }
 }
 
-/// The owner tree of a worker.
-pub fn owner_tree(worker: &Worker) -> OwnerNode {
-    OwnerWalk::new("worker", worker).finish()
-}
-
-fn size_of<T>() -> u64 {
-    std::mem::size_of::<T>() as u64
-}
-
-impl Owned for Worker {
-    const TYPE_NAME: &'static str = "Worker";
-    fn self_bytes(&self) -> u64 {
-        size_of::<Worker>()
-    }
-    fn visit_children(&self, walk: &mut OwnerWalk) {
-        walk.visit("manager", &self.manager);
-        if let Some(registry) = &self.worker_managers {
-            walk.visit_all("worker_managers", registry.managers());
-        }
-        walk.visit("retained", &self.retained);
-    }
-}
-
-impl Owned for ConverterManager {
-    const TYPE_NAME: &'static str = "ConverterManager";
-    fn self_bytes(&self) -> u64 {
-        size_of::<ConverterManager>()
-    }
-    fn visit_children(&self, walk: &mut OwnerWalk) {
-        walk.visit_all("converter_cache", self.converters());
-        walk.visit_all("options_side_map", self.side_map.values());
-        walk.visit_all("page_image_store", &self.page_image_store);
-    }
-}
-
-impl Owned for Converter {
-    const TYPE_NAME: &'static str = "Converter";
-    fn self_bytes(&self) -> u64 {
-        size_of::<Converter>() + self.key.capacity() as u64
-    }
-    fn visit_children(&self, walk: &mut OwnerWalk) {
-        walk.visit_all("pipeline_cache", self.pipelines.values());
-    }
-}
-
-impl Owned for Pipeline {
-    const TYPE_NAME: &'static str = "Pipeline";
-    fn self_bytes(&self) -> u64 {
-        size_of::<Pipeline>()
-    }
-    fn visit_children(&self, walk: &mut OwnerWalk) {
-        walk.visit_all("models", self.models());
-    }
-}
-
-impl Owned for Model {
-    const TYPE_NAME: &'static str = "Model";
-    fn self_bytes(&self) -> u64 {
-        size_of::<Model>() + self.size_bytes()
-    }
-}
-
-impl Owned for PageImage {
-    const TYPE_NAME: &'static str = "PageImage";
-    fn self_bytes(&self) -> u64 {
-        size_of::<PageImage>() + self.rgb.capacity() as u64
-    }
-}
-
-impl Owned for SideMapEntry {
-    const TYPE_NAME: &'static str = "SideMapEntry";
-    fn self_bytes(&self) -> u64 {
-        size_of::<SideMapEntry>() + self.canonical_json.capacity() as u64
-    }
-}
-
-impl Owned for crate::worker::scenarios::RetainedResults {
-    const TYPE_NAME: &'static str = "RetainedResults";
-    fn self_bytes(&self) -> u64 {
-        size_of::<Self>()
-    }
-    fn visit_children(&self, walk: &mut OwnerWalk) {
-        walk.visit_all("results", &self.results);
-    }
-}
-
-impl Owned for ConversionResult {
-    const TYPE_NAME: &'static str = "ConversionResult";
-    fn self_bytes(&self) -> u64 {
-        let outputs: usize = self.outputs.values().map(String::capacity).sum();
-        let chunks: usize = self.chunks.iter().map(String::capacity).sum();
-        size_of::<ConversionResult>() + (self.name.capacity() + outputs + chunks) as u64
-    }
-}

@@ -1,5 +1,7 @@
-//! What a snapshot is: plain serde structs, the unit of `jobs.jsonl`.
-//! Every field that a given allocator or platform cannot fill is an `Option`.
+//! What a snapshot is: plain serde structs, the unit of `jobs.jsonl` and of the protocol.
+//! Every part that a given worker, allocator or platform cannot fill is an `Option`: a worker
+//! reports what it can measure (RSS only, or allocator layers, or a type census, or sites),
+//! and what is unknown is `null`, never 0.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,19 +21,54 @@ pub enum SnapshotKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub kind: SnapshotKind,
-    /// Seconds since the run started (parent's clock is not shared: the child's own start).
-    pub taken_at_secs: f64,
+    /// Seconds since the worker process started (its own clock).
+    #[serde(default)]
+    pub taken_at_secs: Option<f64>,
     /// How long taking this snapshot took.
-    pub snapshot_duration_secs: f64,
-    pub process: ProcessMemory,
-    pub allocator: AllocatorLayers,
-    pub worker: WorkerState,
+    #[serde(default)]
+    pub snapshot_duration_secs: Option<f64>,
+    /// Process memory (None when it could not be read).
+    #[serde(default)]
+    pub process: Option<ProcessMemory>,
+    /// The parent read `process` from `/proc/<pid>` because the worker did not report it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub process_from_parent: bool,
+    /// The allocator's own view (None when the worker cannot read its allocator).
+    #[serde(default)]
+    pub allocator: Option<AllocatorLayers>,
+    /// The worker's cache state (None when the worker does not report it).
+    #[serde(default)]
+    pub worker: Option<WorkerState>,
     /// Live objects by type (empty when the census is off).
     #[serde(default)]
     pub census: Vec<TypeCount>,
     /// Top allocation sites by live bytes (absent when sites are off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sites: Option<SiteTable>,
+}
+
+impl Snapshot {
+    /// RSS, when the process memory was read.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        self.process.as_ref().map(|p| p.rss_bytes)
+    }
+
+    /// Live bytes as the allocator sees them, when it was read.
+    pub fn live_bytes(&self) -> Option<u64> {
+        self.allocator.as_ref().and_then(AllocatorLayers::live_bytes)
+    }
+
+    /// Bytes the allocator keeps resident, when it was read.
+    pub fn resident_bytes(&self) -> Option<u64> {
+        self.allocator
+            .as_ref()
+            .and_then(AllocatorLayers::resident_bytes)
+    }
+
+    /// A census type's live count (0 when the census has no such type).
+    pub fn type_count(&self, type_name: &str) -> Option<&TypeCount> {
+        self.census.iter().find(|t| t.type_name == type_name)
+    }
 }
 
 /// Process memory from procfs (`/proc/self/status`, `smaps_rollup`).
@@ -143,17 +180,21 @@ pub struct MallInfo {
     pub keepcost_bytes: u64,
 }
 
-/// The worker core's cache state.
+/// The worker's cache state (the counts a worker does not know are `None`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerState {
     pub converters: u64,
     pub pipelines: u64,
-    pub models_loaded: u64,
-    pub model_bytes: u64,
+    #[serde(default)]
+    pub models_loaded: Option<u64>,
+    #[serde(default)]
+    pub model_bytes: Option<u64>,
     /// Entries of the options side map (hash -> options).
-    pub options_side_map: u64,
+    #[serde(default)]
+    pub options_side_map: Option<u64>,
     /// Results retained by the worker (only with the `retain_results` scenario).
-    pub retained_results: u64,
+    #[serde(default)]
+    pub retained_results: Option<u64>,
     pub jobs_total: u64,
     pub jobs_since_clear: u64,
 }
@@ -163,13 +204,15 @@ pub struct WorkerState {
 pub struct TypeCount {
     pub type_name: String,
     pub live_count: u64,
-    pub live_bytes: u64,
+    /// Bytes the instances hold (None when the worker counts instances only, as `gc` does).
+    pub live_bytes: Option<u64>,
 }
 
 /// Allocation sites by live bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteTable {
-    /// `exact` (dhat) or `sampled` (sampling wrapper).
+    /// `exact` (dhat), `sampled` (sampling wrapper), or what an external worker names its
+    /// tracer (`tracemalloc`).
     pub mode: String,
     /// For sampled mode: the mean bytes between samples.
     pub sample_interval_bytes: Option<u64>,

@@ -1,8 +1,8 @@
 //! `run.json` at the start of a run: the workload as resolved, the settings, the tool's
 //! version and git revision, the machine.
 
-use super::parent::ReplayConfig;
-use super::record::{MachineInfo, RunManifest, RECORD_SCHEMA_VERSION};
+use super::replay::ReplayConfig;
+use crate::record::{MachineInfo, RunManifest, RunStatus, RECORD_SCHEMA_VERSION};
 use crate::workload::materialize::DocumentFiles;
 use crate::workload::LoadedWorkload;
 
@@ -36,9 +36,10 @@ pub(crate) fn new_manifest(
         workload_path: loaded.path.display().to_string(),
         workload_name: loaded.name.clone(),
         workload,
-        allocator: config.allocator.as_str().into(),
-        isolation: config.isolation.as_str().into(),
-        sites: config.sites.clone(),
+        worker: config.backend.kind(),
+        allocator: config.backend.allocator(),
+        isolation: config.isolation,
+        sites: config.sites,
         census: config.census,
         memory_limit_bytes: config.memory_limit_bytes,
         git_revision: git_revision(),
@@ -46,10 +47,11 @@ pub(crate) fn new_manifest(
         started_at: now_rfc3339(),
         finished_at: None,
         baselines: Vec::new(),
-        status: "running".into(),
+        status: RunStatus::Running,
         status_message: None,
         wall_time_secs: None,
         workers_started: 0,
+        jobs_planned: Some(loaded.workload.job_count()),
     }
 }
 

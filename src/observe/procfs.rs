@@ -7,7 +7,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use super::ProcessMemory;
+use crate::record::ProcessMemory;
 
 /// Which process to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

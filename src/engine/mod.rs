@@ -1,0 +1,26 @@
+//! A run as a library call. [`Replay`] runs a workload through a [`crate::backend::Backend`]
+//! and sends typed [`events::Event`]s to [`events::Observer`]s (the run folder writer, the
+//! progress bar, anything a caller adds); [`finish`] turns what a run holds (or a run folder
+//! read back) into the analysis and the report's input, once.
+//!
+//! - [`replay`]: the job loop of the parent (isolation, memory limit, deaths, cancellation);
+//! - [`worker`]: starting one worker process, the parent's own `/proc` readings;
+//! - [`events`]: the events and the observer trait;
+//! - [`folder`]: the run folder (claimed atomically, written as an observer, read back);
+//! - [`manifest`]: `run.json` at the start of a run;
+//! - [`progress`]: the progress bar observer;
+//! - [`finish`]: analysis, diagnostics and report input of a finished run.
+
+pub mod events;
+pub mod finish;
+pub mod folder;
+pub mod manifest;
+pub mod progress;
+pub mod replay;
+pub mod worker;
+
+pub use events::{Event, EventLog, Observer};
+pub use finish::{analyse_folder, analyse_run, RunAnalysis};
+pub use folder::{load_run, LoadedRun, RunFolder};
+pub use progress::Progress;
+pub use replay::{Replay, ReplayConfig, RunOutcome};

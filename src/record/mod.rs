@@ -1,0 +1,20 @@
+//! The records every part of docling-memprof shares: plain serde structs and enums, leaves of
+//! the module graph (they import nothing of the project but [`crate::units`]).
+//!
+//! - [`snapshot`]: one snapshot of a worker process's memory (every field that a worker or
+//!   platform may not know is an `Option`);
+//! - [`run`]: `run.json` ([`RunManifest`]) and `jobs.jsonl` ([`JobRecord`]), with the typed
+//!   outcome of a job ([`JobOutcome`], [`Death`]), one [`CacheClear`] and one
+//!   [`DocumentResult`] type wherever they travel;
+//! - [`modes`]: the run's choices as enums (allocator, isolation, sites, snapshot detail).
+//!
+//! Versioned by [`RECORD_SCHEMA_VERSION`]; version 1 folders still read (see
+//! `docs/run-format.md`).
+
+pub mod modes;
+pub mod run;
+pub mod snapshot;
+
+pub use modes::*;
+pub use run::*;
+pub use snapshot::*;
