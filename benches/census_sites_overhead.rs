@@ -106,7 +106,7 @@ fn run(binary: &Path, workload: &Path, out: &Path, flags: &[&str]) -> f64 {
         .status()
         .expect("run docling-memprof");
     assert!(status.success(), "replay {flags:?} failed: {status}");
-    let (manifest, _) = docling_memprof::runner::output::read_run(out).expect("run folder");
+    let (manifest, _) = docling_memprof::engine::folder::read_run(out).expect("run folder");
     let _ = std::fs::remove_dir_all(out);
     manifest.wall_time_secs.unwrap_or(0.0)
 }

@@ -95,19 +95,19 @@ fn run(binary: &Path, workload: &Path, out: &Path, snapshots: bool) -> (f64, Vec
     }
     let status = cmd.status().expect("run docling-memprof");
     assert!(status.success(), "replay failed: {status}");
-    let (manifest, records) = docling_memprof::runner::output::read_run(out).expect("run folder");
+    let (manifest, records) = docling_memprof::engine::folder::read_run(out).expect("run folder");
     let mut costs: Vec<f64> = manifest
         .baselines
         .iter()
-        .map(|s| s.snapshot_duration_secs)
+        .filter_map(|s| s.snapshot_duration_secs)
         .collect();
     for r in &records {
-        costs.extend(r.after_job.iter().map(|s| s.snapshot_duration_secs));
+        costs.extend(r.after_job.iter().filter_map(|s| s.snapshot_duration_secs));
         if snapshots {
             costs.extend(
                 r.cache_clear
                     .iter()
-                    .map(|c| c.after_clear.snapshot_duration_secs),
+                    .filter_map(|c| c.after_clear.as_ref()?.snapshot_duration_secs),
             );
         }
     }

@@ -360,7 +360,7 @@ mod tests {
         let t = |name: &str, c: u64, b: u64| TypeCount {
             type_name: name.into(),
             live_count: c,
-            live_bytes: b,
+            live_bytes: Some(b),
         };
         let before = vec![t("A", 1, 10), t("B", 5, 50), t("C", 2, 20)];
         let after = vec![t("A", 1, 10), t("B", 9, 90), t("D", 1, 1)];

@@ -232,3 +232,9 @@ impl Observer for FolderWriter {
         }
     }
 }
+
+/// `run.json` and the records of `jobs.jsonl` ([`load_run`] without the torn-line flag).
+pub fn read_run(dir: &Path) -> Result<(RunManifest, Vec<JobRecord>)> {
+    let run = load_run(dir)?;
+    Ok((run.manifest, run.jobs))
+}

@@ -243,7 +243,9 @@ impl Run<'_> {
         ids: JobIds,
     ) -> Result<bool> {
         let mut record = record_of(&worker, done, ids);
-        outside_reading(&mut record, worker.pid);
+        if self.config.snapshots {
+            outside_reading(&mut record, worker.pid);
+        }
         if let JobOutcome::Died { .. } = record.outcome {
             let detail = "a worker reported its own death as an outcome".to_string();
             let ids = JobIds::from_record(&record);

@@ -47,6 +47,7 @@ impl std::fmt::Display for AllocatorKind {
 #[serde(rename_all = "kebab-case")]
 pub enum Isolation {
     /// One worker for the whole run (RQ's SimpleWorker).
+    #[serde(alias = "single-worker", alias = "single")]
     Worker,
     /// A fresh worker after every `max_jobs` jobs (worker recycling).
     Recycle,

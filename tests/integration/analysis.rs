@@ -535,7 +535,8 @@ fn series_reset_by_clears_is_judged_on_its_floor() {
 /// The synthetic sawtooth run folder as a whole: every series gets a verdict from its data.
 #[test]
 fn synthetic_sawtooth_run_judges_every_series() {
-    use docling_memprof::analysis::{from_records, judge_run, load::load_run};
+    use docling_memprof::analysis::{from_records, judge_run};
+    use docling_memprof::engine::load_run;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/reports/synthetic-sawtooth");
     let loaded = load_run(&dir).expect("fixture loads");

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use docling_memprof::alloc::dhat_sites::{check_viewer_fields, DhatProfile, DHAT_HEAP_JSON};
-use docling_memprof::probe::diagnostics::{self, RunDiagnostics};
-use docling_memprof::probe::profiling::{read_profile, SITES_COLLAPSED};
-use docling_memprof::runner::output::read_run;
-use docling_memprof::runner::JobRecord;
+use docling_memprof::analysis::diagnostics::RunDiagnostics;
+use docling_memprof::engine::folder::load_profile as read_profile;
+use docling_memprof::probe::profiling::SITES_COLLAPSED;
+use docling_memprof::engine::folder::read_run;
+use docling_memprof::record::JobRecord;
 
 use crate::util::{binary, project_root};
 
@@ -52,7 +53,7 @@ fn run(name: &str, extra: &[&str]) -> (tempfile::TempDir, Vec<JobRecord>, RunDia
     let out = dir.path().join("run");
     replay(&workload(name), &out, extra);
     let (_, records) = read_run(&out).expect("run reads back");
-    let diagnostics = diagnostics::for_run(&out).expect("diagnostics");
+    let diagnostics = docling_memprof::engine::analyse_folder(&out, &Default::default()).expect("diagnostics").diagnostics;
     (dir, records, diagnostics)
 }
 
@@ -236,7 +237,7 @@ fn exact_sites_write_a_dhat_profile_the_viewer_reads() {
         .and_then(|s| s.sites.as_ref())
         .expect("sites");
     assert_eq!(table.mode, "exact");
-    let diag = diagnostics::for_run(&out).expect("diagnostics");
+    let diag = docling_memprof::engine::analyse_folder(&out, &Default::default()).expect("diagnostics").diagnostics;
     let top = diag
         .leaks
         .sites

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use docling_memprof::probe::{
+use docling_memprof::record::{
     AllocatorLayers, JemallocStats, ProcessMemory, Snapshot, SnapshotKind, TypeCount, WorkerState,
 };
-use docling_memprof::runner::{
-    CacheClearRecord, JobOutcome, JobRecord, MachineInfo, RunManifest, RECORD_SCHEMA_VERSION,
+use docling_memprof::record::{
+    CacheClear, JobOutcome, JobRecord, MachineInfo, RunManifest, RECORD_SCHEMA_VERSION,
 };
 
 use crate::util::{binary, project_root};
@@ -29,13 +29,14 @@ fn snapshot(kind: SnapshotKind, rss_mb: f64, live_mb: f64, types: &[(&str, u64)]
     let live = (live_mb * MIB) as u64;
     Snapshot {
         kind,
-        taken_at_secs: 0.0,
-        snapshot_duration_secs: 0.001,
-        process: ProcessMemory {
+        taken_at_secs: Some(0.0),
+        snapshot_duration_secs: Some(0.001),
+        process: Some(ProcessMemory {
             rss_bytes: (rss_mb * MIB) as u64,
             ..ProcessMemory::default()
-        },
-        allocator: AllocatorLayers::Jemalloc {
+        }),
+        process_from_parent: false,
+        allocator: Some(AllocatorLayers::Jemalloc {
             before_purge: JemallocStats {
                 allocated_bytes: live,
                 active_bytes: live + live / 8,
@@ -48,14 +49,14 @@ fn snapshot(kind: SnapshotKind, rss_mb: f64, live_mb: f64, types: &[(&str, u64)]
                 resident_bytes: live + live / 8,
                 ..JemallocStats::default()
             }),
-        },
-        worker: WorkerState::default(),
+        }),
+        worker: Some(WorkerState::default()),
         census: types
             .iter()
             .map(|(name, count)| TypeCount {
                 type_name: name.to_string(),
                 live_count: *count,
-                live_bytes: count * 64,
+                live_bytes: Some(count * 64),
             })
             .collect(),
         sites: None,
@@ -71,8 +72,9 @@ pub fn write_run(dir: &Path, jobs: &[SynthJob]) {
         workload_path: "synthetic".into(),
         workload_name: "synthetic".into(),
         workload: serde_json::json!({"synthetic": true}),
-        allocator: "jemalloc".into(),
-        isolation: "single".into(),
+        worker: docling_memprof::record::WorkerKind::Core,
+        allocator: Some(docling_memprof::record::AllocatorKind::Jemalloc),
+        isolation: docling_memprof::record::Isolation::Worker,
         sites: None,
         census: true,
         memory_limit_bytes: None,
@@ -81,10 +83,11 @@ pub fn write_run(dir: &Path, jobs: &[SynthJob]) {
         started_at: "2026-01-01T00:00:00Z".into(),
         finished_at: None,
         baselines: vec![snapshot(SnapshotKind::Baseline, 100.0, 10.0, &[])],
-        status: "completed".into(),
+        status: docling_memprof::record::RunStatus::Completed,
         status_message: None,
         wall_time_secs: Some(1.0),
         workers_started: 1,
+        jobs_planned: None,
     };
     std::fs::write(
         dir.join("run.json"),
@@ -112,18 +115,20 @@ pub fn write_run(dir: &Path, jobs: &[SynthJob]) {
                 j.live_mb,
                 &j.types,
             )),
-            cache_clear: j.clear_to_mb.map(|after| CacheClearRecord {
+            cache_clear: j.clear_to_mb.map(|after| CacheClear {
+                jobs_since_last_clear: 1,
                 converters: 1,
                 pipelines: 1,
+                models: 0,
                 model_bytes: 0,
-                rss_before_bytes: (j.rss_mb * MIB) as u64,
-                rss_after_bytes: (after * MIB) as u64,
-                after_clear: snapshot(
+                rss_before_bytes: Some((j.rss_mb * MIB) as u64),
+                rss_after_bytes: Some((after * MIB) as u64),
+                after_clear: Some(snapshot(
                     SnapshotKind::AfterClear,
                     after,
                     j.live_mb - (j.rss_mb - after),
                     &j.types,
-                ),
+                )),
             }),
             recycle_requested: false,
         };
@@ -248,7 +253,7 @@ fn gate_passes_a_healthy_synthetic_run() {
 
 #[test]
 fn the_shipped_budget_file_loads() {
-    let budget = docling_memprof::analysis::gate::load_budget(
+    let budget = docling_memprof::engine::finish::load_budget(
         &project_root().join("fixtures/budgets/memprof.toml"),
     )
     .expect("fixture budget parses");
@@ -374,7 +379,7 @@ fn a_truncated_last_line_is_tolerated() {
     let text = std::fs::read_to_string(run.join("jobs.jsonl")).expect("read");
     let cut = &text[..text.len() - 40];
     std::fs::write(run.join("jobs.jsonl"), cut).expect("write");
-    let loaded = docling_memprof::analysis::load::load_run(&run).expect("loads");
+    let loaded = docling_memprof::engine::load_run(&run).expect("loads");
     assert_eq!(loaded.jobs.len(), 11);
     assert!(loaded.truncated_last_line);
 }

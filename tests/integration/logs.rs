@@ -327,7 +327,8 @@ fn record_turns_the_seed_log_into_a_valid_workload() {
 /// floor holds) and a bounded step (mixed documents: RSS settles after the largest one).
 #[test]
 fn a_replays_worker_log_gives_the_replays_rss_verdict() {
-    use docling_memprof::analysis::{from_records, judge_run, load::load_run};
+    use docling_memprof::analysis::{from_records, judge_run};
+    use docling_memprof::engine::load_run;
     let tmp = tempfile::tempdir().expect("tempdir");
     for (workload, expected) in [
         ("leak-page-images", (LeakCall::Leak, Pattern::Linear)),

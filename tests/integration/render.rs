@@ -9,7 +9,9 @@ use std::path::Path;
 
 use docling_memprof::analysis::{LeakCall, Pattern};
 use docling_memprof::render::{self, table, BaselineRun, RenderOptions, ReportInput, Terminal};
-use docling_memprof::runner::record::{JobRecord, RunManifest};
+use docling_memprof::analysis::from_records;
+use docling_memprof::engine::folder::read_run;
+use docling_memprof::record::{JobRecord, RunManifest};
 
 use crate::util::project_root;
 use inputs::*;
@@ -271,7 +273,7 @@ fn charts_for_a_killed_child() {
     let mut input = fixture_input();
     input.title = "killed child".into();
     if let Some(m) = &mut input.manifest {
-        m.status = "child_died".into();
+        m.status = docling_memprof::record::RunStatus::ChildDied;
         m.status_message = Some("killed by signal 9 (SIGKILL) during job 12".into());
         m.finished_at = None;
     }
@@ -408,4 +410,23 @@ fn report_command_rejects_a_missing_path() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Run folders of format version 1 (text statuses, bare snapshots, deaths as text) still read:
+/// the same synthetic records written as version 1 and as version 2 give one trajectory and
+/// one verdict.
+#[test]
+fn version_1_run_folder_reads_as_version_2() {
+    use docling_memprof::analysis::{judge_run, VerdictParams};
+    let v1_dir = project_root().join("fixtures/reports/synthetic-sawtooth-v1");
+    let (v1_manifest, v1_records) = read_run(&v1_dir).expect("the version 1 fixture reads");
+    assert_eq!(v1_manifest.schema_version, 1);
+    assert!(v1_records.iter().all(|r| r.schema_version == 1));
+    let (v2_manifest, v2_records) = read_run(&fixture_dir()).expect("the version 2 fixture reads");
+    assert_eq!(v2_manifest.schema_version, 2);
+    let t1 = from_records::trajectory(&v1_manifest, &v1_records, "fixture");
+    let t2 = from_records::trajectory(&v2_manifest, &v2_records, "fixture");
+    assert_eq!(t1, t2);
+    let params = VerdictParams::default();
+    assert_eq!(judge_run(&t1, &params), judge_run(&t2, &params));
 }

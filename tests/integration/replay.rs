@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use docling_memprof::probe::AllocatorLayers;
-use docling_memprof::runner::output::read_run;
-use docling_memprof::runner::{JobOutcome, JobRecord, RunManifest};
+use docling_memprof::record::AllocatorLayers;
+use docling_memprof::engine::folder::read_run;
+use docling_memprof::record::{Death, JobOutcome, JobRecord, RunManifest};
 
 use crate::util::{binary, project_root};
 
@@ -59,7 +59,7 @@ fn live(record: &JobRecord) -> u64 {
     record
         .after_job
         .as_ref()
-        .and_then(|s| s.allocator.live_bytes())
+        .and_then(|s| s.live_bytes())
         .expect("live bytes after the job")
 }
 
@@ -84,11 +84,11 @@ fn check_clears_and_fields(allocator: &str) {
     let output = replay(&workload, &out, &full, &[]);
     ok(&output);
     let (manifest, records) = read(&out);
-    assert_eq!(manifest.status, "completed");
-    assert_eq!(manifest.allocator, allocator);
+    assert_eq!(manifest.status.as_str(), "completed");
+    assert_eq!(manifest.allocator.map(|a| a.as_str()), Some(allocator));
     assert_eq!(manifest.workers_started, 1);
     assert_eq!(manifest.baselines.len(), 1);
-    assert!(manifest.baselines[0].process.rss_bytes > 0);
+    assert!(manifest.baselines[0].rss_bytes().is_some_and(|b| b > 0));
     assert!(manifest.wall_time_secs.is_some() && manifest.finished_at.is_some());
     assert_eq!(records.len(), 9);
     for (i, r) in records.iter().enumerate() {
@@ -111,14 +111,15 @@ fn check_clears_and_fields(allocator: &str) {
         assert!(r.duration_secs > 0.0);
         assert!(r.peak_rss_bytes.is_some_and(|p| p > 0), "peak RSS sampled");
         let snap = r.after_job.as_ref().expect("after-job snapshot");
+        let process = snap.process.as_ref().expect("process memory read");
         assert!(
-            snap.process.rss_bytes > 0
-                && snap.process.pss_bytes.is_some()
-                && snap.process.rss_anon_bytes.is_some()
+            process.rss_bytes > 0 && process.pss_bytes.is_some() && process.rss_anon_bytes.is_some()
         );
-        assert!(snap.snapshot_duration_secs > 0.0);
-        assert!(snap.worker.model_bytes > 0 && snap.worker.converters == 1);
-        match (&snap.allocator, allocator) {
+        assert!(!snap.process_from_parent, "the core reads its own /proc");
+        assert!(snap.snapshot_duration_secs.is_some_and(|d| d > 0.0));
+        let state = snap.worker.as_ref().expect("worker state");
+        assert!(state.model_bytes.is_some_and(|b| b > 0) && state.converters == 1);
+        match (snap.allocator.as_ref().expect("allocator layers"), allocator) {
             (AllocatorLayers::Jemalloc { after_purge, .. }, "jemalloc") => {
                 assert!(after_purge.is_some())
             }
@@ -132,11 +133,8 @@ fn check_clears_and_fields(allocator: &str) {
         assert_eq!(r.cache_clear.is_some(), clear_due, "job {}", r.job);
         if let Some(clear) = &r.cache_clear {
             assert!(clear.converters >= 1 && clear.model_bytes > 0);
-            let after = clear
-                .after_clear
-                .allocator
-                .live_bytes()
-                .expect("live after clear");
+            let after_clear = clear.after_clear.as_ref().expect("after-clear snapshot");
+            let after = after_clear.live_bytes().expect("live after clear");
             assert!(
                 after + clear.model_bytes / 2 < live(r),
                 "job {}: live {} after the job, {} after the clear that dropped {} model bytes",
@@ -145,7 +143,10 @@ fn check_clears_and_fields(allocator: &str) {
                 after,
                 clear.model_bytes
             );
-            assert_eq!(clear.after_clear.worker.model_bytes, 0);
+            assert_eq!(
+                after_clear.worker.as_ref().and_then(|w| w.model_bytes),
+                Some(0)
+            );
         }
     }
     let log = std::fs::read_to_string(out.join("worker.log")).expect("worker.log");
@@ -180,7 +181,7 @@ fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
     let (_, records) = read(&out);
     // Default snapshots: no purge, dirty/muzzy bytes read instead; smaps only after clears.
     let first = records[0].after_job.as_ref().expect("after-job snapshot");
-    match &first.allocator {
+    match first.allocator.as_ref().expect("allocator layers") {
         AllocatorLayers::Jemalloc {
             before_purge,
             after_purge,
@@ -189,9 +190,10 @@ fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
         }
         other => panic!("default allocator is jemalloc, got {other:?}"),
     }
-    assert!(first.process.pss_bytes.is_none());
+    assert!(first.process.as_ref().is_some_and(|p| p.pss_bytes.is_none()));
     let clear = records[1].cache_clear.as_ref().expect("clear after job 2");
-    assert!(clear.after_clear.process.pss_bytes.is_some());
+    let after_clear = clear.after_clear.as_ref().expect("after-clear snapshot");
+    assert!(after_clear.process.as_ref().is_some_and(|p| p.pss_bytes.is_some()));
     let lives: Vec<u64> = records.iter().map(live).collect();
     assert!(
         lives.windows(2).all(|w| w[1] > w[0]),
@@ -199,7 +201,7 @@ fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
     );
     let floors: Vec<u64> = records
         .iter()
-        .filter_map(|r| r.cache_clear.as_ref()?.after_clear.allocator.live_bytes())
+        .filter_map(|r| r.cache_clear.as_ref()?.after_clear.as_ref()?.live_bytes())
         .collect();
     assert_eq!(floors.len(), 3);
     assert!(
@@ -284,7 +286,7 @@ fn a_child_killed_mid_run_leaves_a_valid_partial_report() {
         "{stderr}"
     );
     let (manifest, records) = read(&out);
-    assert_eq!(manifest.status, "child_died");
+    assert_eq!(manifest.status.as_str(), "child_died");
     assert!(manifest
         .status_message
         .as_deref()
@@ -294,7 +296,13 @@ fn a_child_killed_mid_run_leaves_a_valid_partial_report() {
         .iter()
         .all(|r| r.outcome == JobOutcome::Success && r.after_job.is_some()));
     match &records[2].outcome {
-        JobOutcome::Died { reason } => assert!(reason.contains("SIGABRT"), "{reason}"),
+        JobOutcome::Died { death, reason } => {
+            assert!(reason.contains("SIGABRT"), "{reason}");
+            assert!(
+                matches!(death, Death::Signal { signal, .. } if *signal == libc::SIGABRT),
+                "{death:?}"
+            );
+        }
         other => panic!("job 3 should have died, got {other:?}"),
     }
     assert!(records[2].after_job.is_none());
@@ -310,7 +318,7 @@ fn a_memory_limit_kills_the_worker_like_kubernetes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("memory limit"), "{stderr}");
     let (manifest, records) = read(&out);
-    assert_eq!(manifest.status, "child_died");
+    assert_eq!(manifest.status.as_str(), "child_died");
     assert_eq!(manifest.memory_limit_bytes, Some(1024 * 1024));
     assert!(records
         .iter()

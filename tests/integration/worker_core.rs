@@ -46,9 +46,9 @@ fn same_pipeline_options_hit_the_cache_and_only_the_key_options_make_new_convert
     // Layout 172 MB + TableFormer accurate 213 MB + EasyOCR 83.2 + 15.1 MB, at scale 0.001.
     assert_eq!(
         (first.converters, first.pipelines, first.models_loaded),
-        (1, 1, 4)
+        (1, 1, Some(4))
     );
-    assert_eq!(first.model_bytes, 483_300);
+    assert_eq!(first.model_bytes, Some(483_300));
 
     let report = worker.run_job("j2", pdf_task(defaults.clone()));
     assert!(report.success);
@@ -97,7 +97,9 @@ fn same_pipeline_options_hit_the_cache_and_only_the_key_options_make_new_convert
     // + layout, TableFormer accurate, tesseract eng + osd.
     assert_eq!(
         state.model_bytes,
-        first.model_bytes + 172_000 + 213_000 + 4_100 + 10_600
+        first
+            .model_bytes
+            .map(|b| b + 172_000 + 213_000 + 4_100 + 10_600)
     );
 }
 
@@ -119,9 +121,9 @@ fn the_lru_evicts_at_capacity() {
         assert!(worker.state().converters <= 2);
     }
     let state = worker.state();
-    assert_eq!((state.converters, state.options_side_map), (2, 2));
+    assert_eq!((state.converters, state.options_side_map), (2, Some(2)));
     // Rapidocr + none are the two left: 2 layouts, 2 TableFormers, 3 RapidOCR models.
-    assert_eq!(state.models_loaded, 7);
+    assert_eq!(state.models_loaded, Some(7));
 }
 
 #[test]
@@ -160,7 +162,7 @@ fn clears_come_every_n_jobs_failed_ones_included_and_recycling_after_max_jobs() 
             state.model_bytes,
             state.options_side_map
         ),
-        (0, 0, 0, 0)
+        (0, 0, Some(0), Some(0))
     );
     assert_eq!((state.jobs_total, state.jobs_since_clear), (2, 0));
     assert!(!worker.wants_recycle());
@@ -315,7 +317,7 @@ fn results_are_handed_back_and_not_kept() {
             worker.state().retained_results,
             worker.retained_result_bytes()
         ),
-        (0, 0)
+        (Some(0), 0)
     );
 
     let chunk = Task {
@@ -450,10 +452,12 @@ fn each_leak_scenario_grows_while_the_default_worker_levels_off() {
                     let state = worker.state();
                     match scenario {
                         LeakScenario::UnboundedConverterCache
-                        | LeakScenario::UnclearedWorkerManagers => state.model_bytes,
+                        | LeakScenario::UnclearedWorkerManagers => {
+                            state.model_bytes.unwrap_or(0)
+                        }
                         LeakScenario::RetainResults => worker.retained_result_bytes(),
                         LeakScenario::PageImages => worker.kept_page_images().1,
-                        LeakScenario::OptionsSideMap => state.options_side_map,
+                        LeakScenario::OptionsSideMap => state.options_side_map.unwrap_or(0),
                     }
                 })
                 .collect()

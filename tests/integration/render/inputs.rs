@@ -11,17 +11,17 @@ use docling_memprof::analysis::{
     Cause, CauseKind, ClearPoint, ClearSummary, JobPoint, LeakCall, Pattern, RunVerdict,
     SeriesVerdict, SourceKind, Trajectory,
 };
-use docling_memprof::probe::{
+use docling_memprof::record::{
     AllocatorLayers, JemallocStats, ProcessMemory, SiteStat, SiteTable, Snapshot, SnapshotKind,
     TypeCount, WorkerState,
 };
 use docling_memprof::render::{GrowthKind, GrowthRow, GrowthTable, ReportInput};
-use docling_memprof::runner::record::{
-    CacheClearRecord, DocumentRecord, JobOutcome, JobRecord, MachineInfo, RunManifest,
+use docling_memprof::record::{
+    CacheClear, DocumentResult, JobOutcome, JobRecord, MachineInfo, RunManifest,
     RECORD_SCHEMA_VERSION,
 };
 
-use docling_memprof::runner::output::read_run;
+use docling_memprof::engine::folder::read_run;
 
 use crate::util::project_root;
 
@@ -46,13 +46,14 @@ pub fn snapshot(
 ) -> Snapshot {
     Snapshot {
         kind,
-        taken_at_secs: at,
-        snapshot_duration_secs: 0.0004,
-        process: ProcessMemory {
+        taken_at_secs: Some(at),
+        snapshot_duration_secs: Some(0.0004),
+        process: Some(ProcessMemory {
             rss_bytes: mb(rss),
             ..Default::default()
-        },
-        allocator: AllocatorLayers::Jemalloc {
+        }),
+        process_from_parent: false,
+        allocator: Some(AllocatorLayers::Jemalloc {
             before_purge: JemallocStats {
                 allocated_bytes: mb(live),
                 active_bytes: mb(live * 1.1),
@@ -63,31 +64,31 @@ pub fn snapshot(
                 ..Default::default()
             },
             after_purge: None,
-        },
-        worker: WorkerState {
+        }),
+        worker: Some(WorkerState {
             converters: 1,
             pipelines: 1,
-            models_loaded: 3,
-            model_bytes: mb(32.0),
-            options_side_map: 1 + (job.saturating_sub(1)) / 3,
-            retained_results: 0,
+            models_loaded: Some(3),
+            model_bytes: Some(mb(32.0)),
+            options_side_map: Some(1 + (job.saturating_sub(1)) / 3),
+            retained_results: Some(0),
             jobs_total: job,
             jobs_since_clear: if kind == SnapshotKind::AfterClear {
                 0
             } else {
                 (job.saturating_sub(1)) % 3 + 1
             },
-        },
+        }),
         census: vec![
             TypeCount {
                 type_name: "Converter".into(),
                 live_count: 1,
-                live_bytes: 4096,
+                live_bytes: Some(4096),
             },
             TypeCount {
                 type_name: "PageImage".into(),
                 live_count: 10 * job,
-                live_bytes: 10 * job * 65_536,
+                live_bytes: Some(10 * job * 65_536),
             },
         ],
         sites: Some(SiteTable {
@@ -132,20 +133,22 @@ pub fn fixture_records() -> (RunManifest, Vec<JobRecord>) {
         let cache_clear = (j % 3 == 0).then(|| {
             let cycle = ((j - 1) / 3) as f64;
             let after_rss = 122.0 + 6.0 * cycle;
-            CacheClearRecord {
+            CacheClear {
+                jobs_since_last_clear: 3,
                 converters: 1,
                 pipelines: 1,
+                models: 3,
                 model_bytes: mb(32.0),
-                rss_before_bytes: mb(rss),
-                rss_after_bytes: mb(after_rss),
-                after_clear: snapshot(
+                rss_before_bytes: Some(mb(rss)),
+                rss_after_bytes: Some(mb(after_rss)),
+                after_clear: Some(snapshot(
                     SnapshotKind::AfterClear,
                     j as f64 * 2.0 + 0.5,
                     after_rss,
                     42.0 + 5.0 * cycle,
                     60.0 + 5.0 * cycle,
                     j,
-                ),
+                )),
             }
         });
         records.push(JobRecord {
@@ -169,7 +172,7 @@ pub fn fixture_records() -> (RunManifest, Vec<JobRecord>) {
                 JobOutcome::Success
             },
             duration_secs: 1.5 + (j % 3) as f64 * 0.25,
-            documents: vec![DocumentRecord {
+            documents: vec![DocumentResult {
                 name: "report.pdf".into(),
                 size_bytes: 453_530,
                 pages: 10,
@@ -196,9 +199,10 @@ pub fn fixture_records() -> (RunManifest, Vec<JobRecord>) {
         workload_path: "fixtures/workloads/synthetic-sawtooth.json".into(),
         workload_name: "synthetic-sawtooth (SYNTHETIC fixture for render tests)".into(),
         workload: serde_json::json!({"name": "synthetic-sawtooth", "synthetic": true, "jobs_between_cache_clear": 3}),
-        allocator: "jemalloc".into(),
-        isolation: "single-worker".into(),
-        sites: Some("exact".into()),
+        worker: docling_memprof::record::WorkerKind::Core,
+        allocator: Some(docling_memprof::record::AllocatorKind::Jemalloc),
+        isolation: docling_memprof::record::Isolation::Worker,
+        sites: Some(docling_memprof::record::SitesMode::Exact),
         census: true,
         memory_limit_bytes: Some(512 * MIB),
         git_revision: Some("0000000".into()),
@@ -212,10 +216,11 @@ pub fn fixture_records() -> (RunManifest, Vec<JobRecord>) {
         started_at: "2026-01-01T00:00:00Z".into(),
         finished_at: Some("2026-01-01T00:00:30Z".into()),
         baselines: vec![snapshot(SnapshotKind::Baseline, 0.0, 80.0, 20.0, 30.0, 0)],
-        status: "completed".into(),
+        status: docling_memprof::record::RunStatus::Completed,
         status_message: None,
         wall_time_secs: Some(30.0),
         workers_started: 1,
+        jobs_planned: None,
     };
     (manifest, records)
 }
