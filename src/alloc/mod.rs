@@ -25,7 +25,6 @@ pub mod system;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-
 /// The environment variable that selects the allocator of a process at start:
 /// `jemalloc` (also the default when unset or unknown), `dhat` or `system`.
 pub const ALLOCATOR_ENV: &str = "DOCLING_MEMPROF_ALLOCATOR";

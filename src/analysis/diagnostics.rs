@@ -12,7 +12,6 @@
 //! higher. Cache cycles (loaded, cleared, loaded again) do not count as growth. A sampled
 //! site must also grow by more than twice the standard error of its change.
 
-
 use serde::{Deserialize, Serialize};
 
 use super::verdict::RunVerdict;

@@ -108,7 +108,13 @@ pub fn run() -> Result<i32> {
         None => return Ok(0),
     };
     let fatal = |out: &mut std::io::StdoutLock<'_>, message: String| -> Result<i32> {
-        protocol::send(out, &FromWorker::Fatal { message: message.clone() }).map_err(io_err)?;
+        protocol::send(
+            out,
+            &FromWorker::Fatal {
+                message: message.clone(),
+            },
+        )
+        .map_err(io_err)?;
         Err(Error::Internal(format!("worker did not start: {message}")))
     };
     let settings = match core_settings(&init.settings) {
@@ -160,11 +166,10 @@ impl Core<'_> {
         let io_err = |e: std::io::Error| Error::io("child protocol", e);
         // A job-sized dhat profiler from the start, so the baseline has dhat stats too.
         crate::alloc::dhat::start_job_profiler();
-        let baseline = self
-            .init
-            .measure
-            .snapshots
-            .then(|| self.prober.take(SnapshotKind::Baseline, self.worker.state()));
+        let baseline = self.init.measure.snapshots.then(|| {
+            self.prober
+                .take(SnapshotKind::Baseline, self.worker.state())
+        });
         self.profiler
             .after_snapshot(0, self.owners(), baseline.as_ref());
         let ready = FromWorker::Ready(Ready {
@@ -223,9 +228,10 @@ impl Core<'_> {
             r.results = Vec::new();
         }
         let measure = &self.init.measure;
-        let after_job = measure
-            .snapshots
-            .then(|| self.prober.take(SnapshotKind::AfterJob, self.worker.state()));
+        let after_job = measure.snapshots.then(|| {
+            self.prober
+                .take(SnapshotKind::AfterJob, self.worker.state())
+        });
         self.profiler
             .after_snapshot(number, self.owners(), after_job.as_ref());
         let cache_clear = self.worker.clear_is_due().then(|| {

@@ -45,9 +45,8 @@ impl Backend {
 
     /// An external command from a shell-like command line (`python3 my_worker.py --flag`).
     pub fn command_line(line: &str) -> Result<Backend> {
-        let argv = shlex::split(line).ok_or_else(|| {
-            Error::Usage(format!("--worker-cmd `{line}`: unbalanced quotes"))
-        })?;
+        let argv = shlex::split(line)
+            .ok_or_else(|| Error::Usage(format!("--worker-cmd `{line}`: unbalanced quotes")))?;
         if argv.is_empty() {
             return Err(Error::Usage("--worker-cmd is empty".into()));
         }
@@ -110,7 +109,12 @@ mod tests {
         assert_eq!(
             b,
             Backend::Command {
-                argv: vec!["python3".into(), "my worker.py".into(), "--leak".into(), "2".into()]
+                argv: vec![
+                    "python3".into(),
+                    "my worker.py".into(),
+                    "--leak".into(),
+                    "2".into()
+                ]
             }
         );
         assert!(Backend::command_line("python3 'open").is_err());

@@ -81,7 +81,11 @@ struct LineMsg(std::result::Result<String, ()>);
 /// Read one line of at most `max` bytes; `None` at the end.
 fn read_bounded_line(reader: &mut impl BufRead, max: u64) -> Option<Line> {
     let mut buf = Vec::new();
-    let n = reader.by_ref().take(max + 1).read_until(b'\n', &mut buf).ok()?;
+    let n = reader
+        .by_ref()
+        .take(max + 1)
+        .read_until(b'\n', &mut buf)
+        .ok()?;
     if n == 0 {
         return None;
     }
@@ -117,9 +121,9 @@ impl WorkerProcess {
         for (key, value) in &spec.env {
             command.env(key, value);
         }
-        let mut child = command.spawn().map_err(|e| {
-            Error::io(format!("starting the worker {}", spec.program.display()), e)
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| Error::io(format!("starting the worker {}", spec.program.display()), e))?;
         let pid = child.id();
         let stdin = child.stdin.take();
         let stdout = child
@@ -305,7 +309,14 @@ impl WorkerProcess {
             .iter()
             .cloned()
             .collect();
-        classify(stop, status, limit_crossed, self.memory_limit_bytes, job_timeout, &tail)
+        classify(
+            stop,
+            status,
+            limit_crossed,
+            self.memory_limit_bytes,
+            job_timeout,
+            &tail,
+        )
     }
 }
 

@@ -255,4 +255,3 @@ impl OwnerWalk {
         build(&self.nodes, 0)
     }
 }
-

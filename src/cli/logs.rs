@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::analysis::VerdictParams;
-use crate::engine::finish::log_report_input;
 use crate::cli::timestamped_report_dir;
+use crate::engine::finish::log_report_input;
 use crate::logs::analyse_file;
 use crate::render::{self, RenderOptions, Terminal};
 use crate::units::{parse_human_size, MIB};

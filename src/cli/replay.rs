@@ -233,7 +233,10 @@ fn finish(
     } else if !args.quiet {
         crate::cli::print(&render::terminal_report(&input, &Terminal::detect()))?;
         crate::cli::print(&summary.one_line())?;
-        if let Some(report) = written.iter().find(|p| p.extension().is_some_and(|e| e == "html")) {
+        if let Some(report) = written
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "html"))
+        {
             crate::cli::print(&format!("report: {}", report.display()))?;
         }
     }

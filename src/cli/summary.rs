@@ -87,8 +87,8 @@ pub fn print_json(summary: &RunSummary, verdict: &RunVerdict, written: &[PathBuf
     let mut report =
         serde_json::to_value(summary).map_err(|e| Error::Internal(format!("summary: {e}")))?;
     if let Some(map) = report.as_object_mut() {
-        let verdict = serde_json::to_value(verdict)
-            .map_err(|e| Error::Internal(format!("verdict: {e}")))?;
+        let verdict =
+            serde_json::to_value(verdict).map_err(|e| Error::Internal(format!("verdict: {e}")))?;
         map.insert("verdict".into(), verdict);
         map.insert("files".into(), serde_json::json!(written));
     }

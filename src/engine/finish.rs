@@ -30,7 +30,13 @@ pub struct RunAnalysis {
 
 /// Analyse what a replay recorded (its `profile.jsonl` is read for the owner chains).
 pub fn analyse_run(outcome: RunOutcome, params: &VerdictParams) -> Result<RunAnalysis> {
-    analyse(outcome.dir, outcome.manifest, outcome.records, false, params)
+    analyse(
+        outcome.dir,
+        outcome.manifest,
+        outcome.records,
+        false,
+        params,
+    )
 }
 
 /// Read a run folder back and analyse it.
@@ -165,7 +171,10 @@ pub fn load_budget(path: &Path) -> Result<BudgetFile> {
         return Err(Error::bad_input(
             path,
             "file",
-            format!("{} bytes, more than a budget file's 1 MiB bound", meta.len()),
+            format!(
+                "{} bytes, more than a budget file's 1 MiB bound",
+                meta.len()
+            ),
         ));
     }
     let text = std::fs::read_to_string(path)

@@ -111,7 +111,12 @@ impl<'w> Replay<'w> {
             end: None,
             warnings: Vec::new(),
         };
-        emit(&mut all, Event::RunStarted { manifest: &run.manifest })?;
+        emit(
+            &mut all,
+            Event::RunStarted {
+                manifest: &run.manifest,
+            },
+        )?;
         let planned = self.loaded.workload.job_count();
         for (index, spec) in self.loaded.workload.planned_jobs().enumerate() {
             let job = index as u64 + 1;
@@ -132,10 +137,20 @@ impl<'w> Replay<'w> {
             if let Some(problem) = worker.shutdown(SHUTDOWN_GRACE) {
                 run.warnings.push(problem);
             }
-            emit(&mut all, Event::WorkerRetired { worker_index: index })?;
+            emit(
+                &mut all,
+                Event::WorkerRetired {
+                    worker_index: index,
+                },
+            )?;
         }
         run.finish(wall.elapsed().as_secs_f64());
-        emit(&mut all, Event::RunEnded { manifest: &run.manifest })?;
+        emit(
+            &mut all,
+            Event::RunEnded {
+                manifest: &run.manifest,
+            },
+        )?;
         Ok(RunOutcome {
             dir: run.folder_dir,
             manifest: run.manifest,
@@ -175,7 +190,12 @@ impl Run<'_> {
             let deadline = self.config.job_timeout.map(|t| Instant::now() + t);
             worker.wait_message(deadline, self.cancel, |w| {
                 // A progress tick that fails (a closed terminal) must not stop the job.
-                let _ = emit(observers, Event::Tick { rss_bytes: w.current_rss_bytes() });
+                let _ = emit(
+                    observers,
+                    Event::Tick {
+                        rss_bytes: w.current_rss_bytes(),
+                    },
+                );
             })
         } else {
             Err(Stop::Died)
@@ -249,7 +269,13 @@ impl Run<'_> {
         if let JobOutcome::Died { .. } = record.outcome {
             let detail = "a worker reported its own death as an outcome".to_string();
             let ids = JobIds::from_record(&record);
-            self.died(observers, worker, Stop::Protocol(detail), ids, record.peak_rss_bytes)?;
+            self.died(
+                observers,
+                worker,
+                Stop::Protocol(detail),
+                ids,
+                record.peak_rss_bytes,
+            )?;
             return Ok(false);
         }
         // The sampler may not have run while a short job crossed the limit (a busy machine
@@ -273,17 +299,29 @@ impl Run<'_> {
             record.cache_clear = None;
             let job = record.job;
             self.push(observers, record)?;
-            emit(observers, Event::WorkerDied { job, worker_index: index, death: &death })?;
+            emit(
+                observers,
+                Event::WorkerDied {
+                    job,
+                    worker_index: index,
+                    death: &death,
+                },
+            )?;
             self.end = Some((
                 RunStatus::ChildDied,
                 format!("worker {index} (pid {pid}) died in job {job}: {reason}"),
             ));
             return Ok(false);
         }
-        let retire =
-            self.config.isolation == Isolation::ProcessPerJob || record.recycle_requested;
+        let retire = self.config.isolation == Isolation::ProcessPerJob || record.recycle_requested;
         if let Some(clear) = &record.cache_clear {
-            emit(observers, Event::CacheCleared { job: record.job, clear })?;
+            emit(
+                observers,
+                Event::CacheCleared {
+                    job: record.job,
+                    clear,
+                },
+            )?;
         }
         self.push(observers, record)?;
         if retire {
@@ -291,7 +329,12 @@ impl Run<'_> {
             if let Some(problem) = worker.shutdown(SHUTDOWN_GRACE) {
                 self.warnings.push(problem);
             }
-            emit(observers, Event::WorkerRetired { worker_index: index })?;
+            emit(
+                observers,
+                Event::WorkerRetired {
+                    worker_index: index,
+                },
+            )?;
         } else {
             self.current = Some(worker);
         }
@@ -331,7 +374,14 @@ impl Run<'_> {
             recycle_requested: false,
         };
         self.push(observers, record)?;
-        emit(observers, Event::WorkerDied { job, worker_index: index, death: &death })?;
+        emit(
+            observers,
+            Event::WorkerDied {
+                job,
+                worker_index: index,
+                death: &death,
+            },
+        )?;
         let status = if death.is_interruption() {
             RunStatus::Interrupted
         } else {
@@ -517,7 +567,9 @@ mod tests {
     fn memory_limit_missed_by_the_sampler_is_caught_from_the_jobs_readings() {
         let mib = 1024 * 1024;
         let death = limit_crossed_by(&finished_job(Some(5 * mib)), Some(mib));
-        assert!(matches!(death, Some(Death::MemoryLimit { rss_bytes, .. }) if rss_bytes == 5 * mib));
+        assert!(
+            matches!(death, Some(Death::MemoryLimit { rss_bytes, .. }) if rss_bytes == 5 * mib)
+        );
         assert_eq!(
             limit_crossed_by(&finished_job(Some(5 * mib)), Some(10 * mib)),
             None

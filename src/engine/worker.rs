@@ -97,7 +97,10 @@ pub(crate) fn start_worker(
             worker.kill();
             Err(failure(
                 RunStatus::ChildDied,
-                format!("worker {worker_index}: expected ready, got {}", other.kind()),
+                format!(
+                    "worker {worker_index}: expected ready, got {}",
+                    other.kind()
+                ),
             ))
         }
         Err(stop) => {
@@ -129,9 +132,9 @@ fn fill_process(snapshot: &mut Snapshot, pid: u32) {
 /// one when the job ended with a clear, else the after-job one, created when absent).
 pub(crate) fn outside_reading(record: &mut JobRecord, pid: u32) {
     if let Some(clear) = record.cache_clear.as_mut() {
-        let snapshot = clear.after_clear.get_or_insert_with(|| {
-            empty_snapshot(crate::record::SnapshotKind::AfterClear)
-        });
+        let snapshot = clear
+            .after_clear
+            .get_or_insert_with(|| empty_snapshot(crate::record::SnapshotKind::AfterClear));
         fill_process(snapshot, pid);
         return;
     }

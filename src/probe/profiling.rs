@@ -78,108 +78,109 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Profiler {
-/// Turn on what `options` ask for; returns the profiler and the prober's census and site hooks.
-pub fn start(options: ProfilingOptions) -> Result<(Profiler, Option<CensusHook>, Option<SitesHook>)> {
-    census::set_enabled(options.census);
-    match options.sites {
-        Some(SitesMode::Exact) => {
-            let dir = options.run_dir.clone().ok_or_else(|| {
-                Error::Usage("--sites exact needs a run folder for its profiles".into())
-            })?;
-            dhat_sites::enable(&dir)?;
-            // The profiler running since start was built before exact mode: restart it so the
-            // baseline's profile is written.
-            crate::alloc::dhat::start_job_profiler();
-        }
-        Some(SitesMode::Sampled) => {
-            if !(crate::alloc::is_installed()
-                && crate::alloc::selected() == crate::alloc::AllocatorKind::Jemalloc)
-            {
-                return Err(Error::Usage(
-                    "--sites sampled runs under jemalloc (--allocator jemalloc)".into(),
-                ));
+    /// Turn on what `options` ask for; returns the profiler and the prober's census and site hooks.
+    pub fn start(
+        options: ProfilingOptions,
+    ) -> Result<(Profiler, Option<CensusHook>, Option<SitesHook>)> {
+        census::set_enabled(options.census);
+        match options.sites {
+            Some(SitesMode::Exact) => {
+                let dir = options.run_dir.clone().ok_or_else(|| {
+                    Error::Usage("--sites exact needs a run folder for its profiles".into())
+                })?;
+                dhat_sites::enable(&dir)?;
+                // The profiler running since start was built before exact mode: restart it so the
+                // baseline's profile is written.
+                crate::alloc::dhat::start_job_profiler();
             }
-            sampling::enable(sampling::config_from_env());
-        }
-        None => {}
-    }
-    let last = Arc::new(Mutex::new(Last::default()));
-    let job = Arc::new(Mutex::new(0u64));
-    let census_hook: Option<CensusHook> = options
-        .census
-        .then(|| Box::new(census::census_snapshot) as CensusHook);
-    let sites_hook: Option<SitesHook> = options.sites.map(|mode| {
-        let (last, job, top_n) = (Arc::clone(&last), Arc::clone(&job), options.top_n);
-        Box::new(move |kind: SnapshotKind| {
-            let job = *lock(&job);
-            let (table, survivors, stacks) = match mode {
-                SitesMode::Sampled => {
-                    let report = sampling::site_report(top_n)?;
-                    (report.table, report.survivors, report.stacks)
+            Some(SitesMode::Sampled) => {
+                if !(crate::alloc::is_installed()
+                    && crate::alloc::selected() == crate::alloc::AllocatorKind::Jemalloc)
+                {
+                    return Err(Error::Usage(
+                        "--sites sampled runs under jemalloc (--allocator jemalloc)".into(),
+                    ));
                 }
-                // The job's profiler is finished at its after-job snapshot (and at the
-                // baseline); a clear's snapshot has no profile of its own.
-                SitesMode::Exact if kind == SnapshotKind::AfterClear => return None,
-                SitesMode::Exact => {
-                    let report = dhat_sites::finish_job(job, top_n)?;
-                    (report.table, report.survivors, report.stacks)
-                }
-            };
-            *lock(&last) = Last { survivors, stacks };
-            Some(table)
-        }) as SitesHook
-    });
-    Ok((Profiler { options, last, job }, census_hook, sites_hook))
-}
-
-/// A job starts: blocks allocated from now on are tagged with `job` (1-based).
-pub fn job_started(&self, job: u64) {
-    sampling::set_job(job);
-    *lock(&self.job) = job;
-}
-
-/// Whether owner trees are wanted (the census is on).
-pub fn wants_owners(&self) -> bool {
-    self.options.census
-}
-
-/// After a snapshot: append its [`ProfileRecord`] (with the worker's owner tree, when the
-/// census is on) to `profile.jsonl` and rewrite `sites.collapsed`. Failures to write go to
-/// the log: profiling never fails a job.
-pub fn after_snapshot(&self, job: u64, owners: Option<OwnerNode>, snapshot: Option<&Snapshot>) {
-    let active = self;
-    let Some(dir) = active.options.run_dir.as_deref() else {
-        return;
-    };
-    let Some(snapshot) = snapshot else {
-        return;
-    };
-    let owners = if active.options.census { owners } else { None };
-    let unreachable = owners
-        .as_ref()
-        .map(|tree| owners::unreachable(&snapshot.census, tree))
-        .unwrap_or_default();
-    let last = std::mem::take(&mut *lock(&active.last));
-    let record = ProfileRecord {
-        job,
-        kind: snapshot.kind,
-        worker_pid: std::process::id(),
-        owners,
-        unreachable,
-        sites_mode: active.options.sites,
-        survivors: last.survivors,
-    };
-    if let Err(err) = append_record(dir, &record) {
-        log::warn!("profile.jsonl: {err}");
+                sampling::enable(sampling::config_from_env());
+            }
+            None => {}
+        }
+        let last = Arc::new(Mutex::new(Last::default()));
+        let job = Arc::new(Mutex::new(0u64));
+        let census_hook: Option<CensusHook> = options
+            .census
+            .then(|| Box::new(census::census_snapshot) as CensusHook);
+        let sites_hook: Option<SitesHook> = options.sites.map(|mode| {
+            let (last, job, top_n) = (Arc::clone(&last), Arc::clone(&job), options.top_n);
+            Box::new(move |kind: SnapshotKind| {
+                let job = *lock(&job);
+                let (table, survivors, stacks) = match mode {
+                    SitesMode::Sampled => {
+                        let report = sampling::site_report(top_n)?;
+                        (report.table, report.survivors, report.stacks)
+                    }
+                    // The job's profiler is finished at its after-job snapshot (and at the
+                    // baseline); a clear's snapshot has no profile of its own.
+                    SitesMode::Exact if kind == SnapshotKind::AfterClear => return None,
+                    SitesMode::Exact => {
+                        let report = dhat_sites::finish_job(job, top_n)?;
+                        (report.table, report.survivors, report.stacks)
+                    }
+                };
+                *lock(&last) = Last { survivors, stacks };
+                Some(table)
+            }) as SitesHook
+        });
+        Ok((Profiler { options, last, job }, census_hook, sites_hook))
     }
-    if !last.stacks.is_empty() {
-        let path = dir.join(SITES_COLLAPSED);
-        if let Err(err) = std::fs::write(&path, sites::collapsed_stacks(&last.stacks)) {
-            log::warn!("{}: {err}", path.display());
+
+    /// A job starts: blocks allocated from now on are tagged with `job` (1-based).
+    pub fn job_started(&self, job: u64) {
+        sampling::set_job(job);
+        *lock(&self.job) = job;
+    }
+
+    /// Whether owner trees are wanted (the census is on).
+    pub fn wants_owners(&self) -> bool {
+        self.options.census
+    }
+
+    /// After a snapshot: append its [`ProfileRecord`] (with the worker's owner tree, when the
+    /// census is on) to `profile.jsonl` and rewrite `sites.collapsed`. Failures to write go to
+    /// the log: profiling never fails a job.
+    pub fn after_snapshot(&self, job: u64, owners: Option<OwnerNode>, snapshot: Option<&Snapshot>) {
+        let active = self;
+        let Some(dir) = active.options.run_dir.as_deref() else {
+            return;
+        };
+        let Some(snapshot) = snapshot else {
+            return;
+        };
+        let owners = if active.options.census { owners } else { None };
+        let unreachable = owners
+            .as_ref()
+            .map(|tree| owners::unreachable(&snapshot.census, tree))
+            .unwrap_or_default();
+        let last = std::mem::take(&mut *lock(&active.last));
+        let record = ProfileRecord {
+            job,
+            kind: snapshot.kind,
+            worker_pid: std::process::id(),
+            owners,
+            unreachable,
+            sites_mode: active.options.sites,
+            survivors: last.survivors,
+        };
+        if let Err(err) = append_record(dir, &record) {
+            log::warn!("profile.jsonl: {err}");
+        }
+        if !last.stacks.is_empty() {
+            let path = dir.join(SITES_COLLAPSED);
+            if let Err(err) = std::fs::write(&path, sites::collapsed_stacks(&last.stacks)) {
+                log::warn!("{}: {err}", path.display());
+            }
         }
     }
-}
-
 }
 
 fn append_record(dir: &Path, record: &ProfileRecord) -> std::io::Result<()> {

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::record::{CacheClear, DocumentResult, JobOutcome, Snapshot, SitesMode};
+use crate::record::{CacheClear, DocumentResult, JobOutcome, SitesMode, Snapshot};
 
 /// The protocol version this build speaks. A worker answers `init` with the version it
 /// speaks in `ready`; a different major version is a protocol error.
@@ -173,7 +173,9 @@ pub enum FromWorker {
     Ready(Ready),
     JobDone(Box<JobDone>),
     /// The worker cannot start or go on.
-    Fatal { message: String },
+    Fatal {
+        message: String,
+    },
 }
 
 impl FromWorker {
@@ -226,8 +228,7 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&buf), "{\"type\":\"shutdown\"}\n");
         let back: ToWorker = parse(std::str::from_utf8(&buf).expect("utf8")).expect("parses");
         assert_eq!(back, ToWorker::Shutdown);
-        let fatal: FromWorker =
-            parse(r#"{"type":"fatal","message":"no models"}"#).expect("parses");
+        let fatal: FromWorker = parse(r#"{"type":"fatal","message":"no models"}"#).expect("parses");
         assert_eq!(
             fatal,
             FromWorker::Fatal {

@@ -33,7 +33,6 @@ impl AllocatorKind {
             _ => None,
         }
     }
-
 }
 
 impl std::fmt::Display for AllocatorKind {
@@ -113,7 +112,6 @@ impl SitesMode {
         }
     }
 }
-
 
 /// How a run ended (or that it is still going: a `run.json` left `running` means the
 /// replaying process was stopped before it could write the end).

@@ -67,7 +67,9 @@ fn unknown_death() -> Death {
 pub enum JobOutcome {
     Success,
     /// The task failed (a document failed, or the task could not run); the worker lives on.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The worker process died during the job. `reason` is the sentence for people;
     /// `death` is what programs read.
     Died {
@@ -239,7 +241,10 @@ mod tests {
             limit_bytes: 5,
         };
         let text = serde_json::to_string(&death).expect("writes");
-        assert_eq!(text, r#"{"kind":"memory_limit","rss_bytes":10,"limit_bytes":5}"#);
+        assert_eq!(
+            text,
+            r#"{"kind":"memory_limit","rss_bytes":10,"limit_bytes":5}"#
+        );
         assert_eq!(death.kind(), "memory_limit");
     }
 }

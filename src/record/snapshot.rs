@@ -55,7 +55,9 @@ impl Snapshot {
 
     /// Live bytes as the allocator sees them, when it was read.
     pub fn live_bytes(&self) -> Option<u64> {
-        self.allocator.as_ref().and_then(AllocatorLayers::live_bytes)
+        self.allocator
+            .as_ref()
+            .and_then(AllocatorLayers::live_bytes)
     }
 
     /// Bytes the allocator keeps resident, when it was read.

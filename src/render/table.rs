@@ -308,10 +308,7 @@ pub fn settings_table(input: &ReportInput) -> TableData {
                 .to_string(),
         );
         push("isolation", m.isolation.as_str().to_string());
-        push(
-            "sites",
-            m.sites.map_or("off", |s| s.as_str()).to_string(),
-        );
+        push("sites", m.sites.map_or("off", |s| s.as_str()).to_string());
         push("census", if m.census { "on" } else { "off" }.to_string());
         push(
             "memory limit",

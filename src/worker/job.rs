@@ -9,9 +9,7 @@ use super::converter::{ConverterManager, ManagerCounts};
 use super::document::{Document, Limits};
 use super::loglines::{current_rss_bytes, rss_mb, LogLine, TARGET};
 use super::scenarios::{RetainedResults, WorkerManagerRegistry};
-use super::task::{
-    ConversionResult, JobReport, Source, Task, TaskType,
-};
+use super::task::{ConversionResult, JobReport, Source, Task, TaskType};
 use super::{LeakScenario, WorkerError, WorkerSettings};
 use crate::census::Tally;
 use crate::record::{CacheClear, DocumentResult, WorkerState};

@@ -176,4 +176,3 @@ crate::censused! {
     crate::worker::converter::SideMapEntry => "SideMapEntry",
     crate::worker::task::ConversionResult => "ConversionResult",
 }
-

@@ -1,12 +1,12 @@
 //! The worker core's owner tree: what the walk of [`crate::census::owners`] visits from the
 //! worker's roots (the worker declares its own ownership; the census only knows the walk).
 
-use crate::census::owners::{OwnerNode, OwnerWalk, Owned};
 use super::converter::{Converter, ConverterManager, SideMapEntry};
 use super::models::Model;
 use super::pipeline::{PageImage, Pipeline};
 use super::task::ConversionResult;
 use super::Worker;
+use crate::census::owners::{Owned, OwnerNode, OwnerWalk};
 
 /// The owner tree of a worker.
 pub fn owner_tree(worker: &Worker) -> OwnerNode {

@@ -128,7 +128,10 @@ pub fn check(loaded: &LoadedWorkload) -> Result<()> {
                 .collect();
             return Err(bad(
                 format!("$.worker.scenarios[{i}]"),
-                format!("unknown leak scenario `{name}` (known: {})", known.join(", ")),
+                format!(
+                    "unknown leak scenario `{name}` (known: {})",
+                    known.join(", ")
+                ),
             ));
         }
     }

@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 use docling_memprof::alloc::dhat_sites::{check_viewer_fields, DhatProfile, DHAT_HEAP_JSON};
 use docling_memprof::analysis::diagnostics::RunDiagnostics;
 use docling_memprof::engine::folder::load_profile as read_profile;
-use docling_memprof::probe::profiling::SITES_COLLAPSED;
 use docling_memprof::engine::folder::read_run;
+use docling_memprof::probe::profiling::SITES_COLLAPSED;
 use docling_memprof::record::JobRecord;
 
 use crate::util::{binary, project_root};
@@ -53,7 +53,9 @@ fn run(name: &str, extra: &[&str]) -> (tempfile::TempDir, Vec<JobRecord>, RunDia
     let out = dir.path().join("run");
     replay(&workload(name), &out, extra);
     let (_, records) = read_run(&out).expect("run reads back");
-    let diagnostics = docling_memprof::engine::analyse_folder(&out, &Default::default()).expect("diagnostics").diagnostics;
+    let diagnostics = docling_memprof::engine::analyse_folder(&out, &Default::default())
+        .expect("diagnostics")
+        .diagnostics;
     (dir, records, diagnostics)
 }
 
@@ -237,7 +239,9 @@ fn exact_sites_write_a_dhat_profile_the_viewer_reads() {
         .and_then(|s| s.sites.as_ref())
         .expect("sites");
     assert_eq!(table.mode, "exact");
-    let diag = docling_memprof::engine::analyse_folder(&out, &Default::default()).expect("diagnostics").diagnostics;
+    let diag = docling_memprof::engine::analyse_folder(&out, &Default::default())
+        .expect("diagnostics")
+        .diagnostics;
     let top = diag
         .leaks
         .sites

@@ -10,4 +10,5 @@ mod gate;
 mod logs;
 mod render;
 mod replay;
+mod worker_cmd;
 mod worker_core;

@@ -7,11 +7,11 @@ mod inputs;
 
 use std::path::Path;
 
-use docling_memprof::analysis::{LeakCall, Pattern};
-use docling_memprof::render::{self, table, BaselineRun, RenderOptions, ReportInput, Terminal};
 use docling_memprof::analysis::from_records;
+use docling_memprof::analysis::{LeakCall, Pattern};
 use docling_memprof::engine::folder::read_run;
 use docling_memprof::record::{JobRecord, RunManifest};
+use docling_memprof::render::{self, table, BaselineRun, RenderOptions, ReportInput, Terminal};
 
 use crate::util::project_root;
 use inputs::*;

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use docling_memprof::record::AllocatorLayers;
 use docling_memprof::engine::folder::read_run;
+use docling_memprof::record::AllocatorLayers;
 use docling_memprof::record::{Death, JobOutcome, JobRecord, RunManifest};
 
 use crate::util::{binary, project_root};
@@ -113,13 +113,18 @@ fn check_clears_and_fields(allocator: &str) {
         let snap = r.after_job.as_ref().expect("after-job snapshot");
         let process = snap.process.as_ref().expect("process memory read");
         assert!(
-            process.rss_bytes > 0 && process.pss_bytes.is_some() && process.rss_anon_bytes.is_some()
+            process.rss_bytes > 0
+                && process.pss_bytes.is_some()
+                && process.rss_anon_bytes.is_some()
         );
         assert!(!snap.process_from_parent, "the core reads its own /proc");
         assert!(snap.snapshot_duration_secs.is_some_and(|d| d > 0.0));
         let state = snap.worker.as_ref().expect("worker state");
         assert!(state.model_bytes.is_some_and(|b| b > 0) && state.converters == 1);
-        match (snap.allocator.as_ref().expect("allocator layers"), allocator) {
+        match (
+            snap.allocator.as_ref().expect("allocator layers"),
+            allocator,
+        ) {
             (AllocatorLayers::Jemalloc { after_purge, .. }, "jemalloc") => {
                 assert!(after_purge.is_some())
             }
@@ -190,10 +195,16 @@ fn a_leak_scenario_makes_live_bytes_rise_job_after_job() {
         }
         other => panic!("default allocator is jemalloc, got {other:?}"),
     }
-    assert!(first.process.as_ref().is_some_and(|p| p.pss_bytes.is_none()));
+    assert!(first
+        .process
+        .as_ref()
+        .is_some_and(|p| p.pss_bytes.is_none()));
     let clear = records[1].cache_clear.as_ref().expect("clear after job 2");
     let after_clear = clear.after_clear.as_ref().expect("after-clear snapshot");
-    assert!(after_clear.process.as_ref().is_some_and(|p| p.pss_bytes.is_some()));
+    assert!(after_clear
+        .process
+        .as_ref()
+        .is_some_and(|p| p.pss_bytes.is_some()));
     let lives: Vec<u64> = records.iter().map(live).collect();
     assert!(
         lives.windows(2).all(|w| w[1] > w[0]),

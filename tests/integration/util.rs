@@ -28,3 +28,20 @@ pub fn corpus_dir() -> Option<PathBuf> {
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_docling-memprof"))
 }
+
+/// The Python interpreter for the workers in `workers/`. Missing Python fails the test under
+/// `CI=true` (the CI installs it); elsewhere the test is skipped with a message.
+pub fn python3() -> Option<PathBuf> {
+    let found = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(PathBuf::from("python3"));
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("python3 is needed for the workers/ tests and CI=true: install Python 3");
+    }
+    eprintln!("SKIPPED: python3 not found");
+    None
+}

@@ -452,9 +452,7 @@ fn each_leak_scenario_grows_while_the_default_worker_levels_off() {
                     let state = worker.state();
                     match scenario {
                         LeakScenario::UnboundedConverterCache
-                        | LeakScenario::UnclearedWorkerManagers => {
-                            state.model_bytes.unwrap_or(0)
-                        }
+                        | LeakScenario::UnclearedWorkerManagers => state.model_bytes.unwrap_or(0),
                         LeakScenario::RetainResults => worker.retained_result_bytes(),
                         LeakScenario::PageImages => worker.kept_page_images().1,
                         LeakScenario::OptionsSideMap => state.options_side_map.unwrap_or(0),

@@ -15,11 +15,11 @@ use docling_memprof::record::{
     AllocatorLayers, JemallocStats, ProcessMemory, SiteStat, SiteTable, Snapshot, SnapshotKind,
     TypeCount, WorkerState,
 };
-use docling_memprof::render::{GrowthKind, GrowthRow, GrowthTable, ReportInput};
 use docling_memprof::record::{
     CacheClear, DocumentResult, JobOutcome, JobRecord, MachineInfo, RunManifest,
     RECORD_SCHEMA_VERSION,
 };
+use docling_memprof::render::{GrowthKind, GrowthRow, GrowthTable, ReportInput};
 
 use docling_memprof::engine::folder::read_run;
 
