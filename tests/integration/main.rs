@@ -4,10 +4,12 @@
 mod util;
 
 mod analysis;
+mod architecture;
 mod census;
 mod documents;
 mod gate;
 mod logs;
+mod protocol;
 mod render;
 mod replay;
 mod worker_cmd;
