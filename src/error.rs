@@ -34,9 +34,6 @@ pub enum Error {
     /// The worker child died or was interrupted; the records of finished jobs were kept.
     #[error("worker child {0}")]
     ChildDied(String),
-    /// A gate found broken budgets.
-    #[error("{0} budget(s) broken")]
-    BudgetBroken(usize),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -52,7 +49,6 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::BadInput { .. } | Error::Usage(_) => EXIT_BAD_INPUT,
-            Error::BudgetBroken(_) => EXIT_BUDGET_BROKEN,
             Error::ChildDied(_) => EXIT_CHILD_DIED,
             Error::Io { .. } | Error::Internal(_) => EXIT_INTERNAL,
         }

@@ -172,13 +172,13 @@ impl Core<'_> {
         });
         self.profiler
             .after_snapshot(0, self.owners(), baseline.as_ref());
-        let ready = FromWorker::Ready(Ready {
+        let ready = FromWorker::Ready(Box::new(Ready {
             protocol_version: PROTOCOL_VERSION,
             pid: std::process::id(),
             worker: Some("docling-memprof core".into()),
             allocator: Some(crate::alloc::selected().as_str().to_string()),
             baseline,
-        });
+        }));
         protocol::send(out, &ready).map_err(io_err)?;
 
         let abort_at = std::env::var(TEST_ABORT_AT_JOB_ENV)

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::analysis::gate::GateResult;
 use crate::analysis::VerdictParams;
-use crate::engine::{analyse_folder, finish::load_budget};
-use crate::render::gate::{junit_xml, markdown_summary, terminal_table};
+use crate::engine::{analyse_folder, finish::load_budget, finish::write_gate_outputs};
+use crate::render::gate::terminal_table;
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
@@ -35,27 +34,6 @@ pub struct GateArgs {
     pub allow_incomplete: bool,
 }
 
-/// Write the reports a gate asked for; return the exit code (0 pass, 1 broken).
-pub fn write_outputs(
-    result: &GateResult,
-    junit: Option<&PathBuf>,
-    summary: Option<&PathBuf>,
-) -> crate::Result<i32> {
-    if let Some(path) = junit {
-        std::fs::write(path, junit_xml(result)?)
-            .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))?;
-    }
-    if let Some(path) = summary {
-        std::fs::write(path, markdown_summary(result))
-            .map_err(|e| crate::Error::io(format!("writing {}", path.display()), e))?;
-    }
-    Ok(if result.passed {
-        0
-    } else {
-        crate::error::EXIT_BUDGET_BROKEN
-    })
-}
-
 pub fn run(args: GateArgs) -> crate::Result<i32> {
     let budget = load_budget(&args.budget)?;
     let params = VerdictParams::default();
@@ -73,5 +51,5 @@ pub fn run(args: GateArgs) -> crate::Result<i32> {
     } else {
         crate::cli::print(&terminal_table(&result))?;
     }
-    write_outputs(&result, args.junit.as_ref(), args.summary.as_ref())
+    write_gate_outputs(&result, args.junit.as_deref(), args.summary.as_deref())
 }

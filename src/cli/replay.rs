@@ -247,7 +247,7 @@ fn finish(
     if !args.quiet && !args.json {
         crate::cli::print(&render::gate::markdown_summary(&result))?;
     }
-    crate::cli::gate::write_outputs(
+    crate::engine::finish::write_gate_outputs(
         &result,
         Some(&analysis.dir.join("gate-junit.xml")),
         Some(&analysis.dir.join("gate-summary.md")),

@@ -214,3 +214,26 @@ pub fn log_report_input(analysis: &crate::logs::LogAnalysis) -> ReportInput {
     input.settings = settings;
     input
 }
+
+/// Write the gate reports asked for (JUnit XML, Markdown summary); return the exit code the
+/// gate asks for (0 pass, 1 broken).
+pub fn write_gate_outputs(
+    result: &GateResult,
+    junit: Option<&Path>,
+    summary: Option<&Path>,
+) -> Result<i32> {
+    use crate::render::gate::{junit_xml, markdown_summary};
+    if let Some(path) = junit {
+        std::fs::write(path, junit_xml(result)?)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    if let Some(path) = summary {
+        std::fs::write(path, markdown_summary(result))
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    Ok(if result.passed {
+        0
+    } else {
+        crate::error::EXIT_BUDGET_BROKEN
+    })
+}

@@ -170,7 +170,7 @@ pub struct JobDone {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromWorker {
-    Ready(Ready),
+    Ready(Box<Ready>),
     JobDone(Box<JobDone>),
     /// The worker cannot start or go on.
     Fatal {

@@ -92,11 +92,6 @@ impl Worker {
         &self.settings
     }
 
-    /// Replace the document parsing bounds (defaults: [`Limits::default`]).
-    pub fn set_limits(&mut self, limits: Limits) {
-        self.limits = limits;
-    }
-
     /// The worker's configuration as the seed prints it (a Python dict repr).
     fn config_repr(&self) -> String {
         let s = &self.settings;
