@@ -19,6 +19,15 @@ pub struct RecordArgs {
 }
 
 pub fn run(args: RecordArgs) -> crate::Result<i32> {
+    // Never overwrite the log being read (`record LOG -o LOG`).
+    if let (Ok(a), Ok(b)) = (args.log.canonicalize(), args.output.canonicalize()) {
+        if a == b {
+            return Err(crate::Error::Usage(format!(
+                "-o {}: that is the log being read; choose another output file",
+                args.output.display()
+            )));
+        }
+    }
     let log = parse_file(&args.log)?;
     if log.jobs.is_empty() {
         return Err(crate::Error::bad_input(

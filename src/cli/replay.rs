@@ -116,6 +116,16 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         Some(dir) => dir.clone(),
         None => timestamped_report_dir(&loaded.name),
     };
+    // Paths travel to the worker as text (docs/protocol.md): refuse what is not UTF-8.
+    for (flag, path) in [("--out", &out_dir), ("the workload path", &args.workload)] {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        if absolute.to_str().is_none() {
+            return Err(Error::Usage(format!(
+                "{flag} {}: not valid UTF-8; the worker protocol carries paths as text",
+                path.display()
+            )));
+        }
+    }
     let cancel = Cancel::new();
     cancel
         .on_signals()

@@ -58,6 +58,15 @@ impl RunFolder {
         })
     }
 
+    /// Give the folder up before any job ran (the workload failed at its generate step): the
+    /// files the claim made are removed, so a later run may use the folder.
+    pub fn abandon(self) {
+        let _ = std::fs::remove_file(self.dir.join(JOBS_JSONL));
+        let _ = std::fs::remove_dir_all(self.dir.join(DOCUMENTS_DIR));
+        // Only when nothing else is left in it (a folder the user made stays).
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

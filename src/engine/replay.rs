@@ -97,7 +97,13 @@ impl<'w> Replay<'w> {
     pub fn run(self, observers: &mut [&mut dyn Observer], cancel: &Cancel) -> Result<RunOutcome> {
         let wall = Instant::now();
         let folder = RunFolder::create(&self.out_dir)?;
-        let files = materialize(self.loaded, &folder.documents_dir())?;
+        let files = match materialize(self.loaded, &folder.documents_dir()) {
+            Ok(files) => files,
+            Err(e) => {
+                folder.abandon();
+                return Err(e);
+            }
+        };
         let mut writer = FolderWriter { folder };
         let mut all: Vec<&mut dyn Observer> = vec![&mut writer];
         all.extend(observers.iter_mut().map(|o| &mut **o as &mut dyn Observer));

@@ -7,6 +7,7 @@ mod analysis;
 mod architecture;
 mod census;
 mod documents;
+mod faults;
 mod gate;
 mod logs;
 mod protocol;
