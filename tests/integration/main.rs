@@ -7,6 +7,7 @@ mod analysis;
 mod architecture;
 mod census;
 mod documents;
+mod engine;
 mod faults;
 mod gate;
 mod logs;
