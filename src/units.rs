@@ -93,7 +93,11 @@ pub fn parse_human_size(text: &str) -> Result<u64, String> {
             ))
         }
     };
-    Ok((value * factor).round() as u64)
+    let bytes = (value * factor).round();
+    if !bytes.is_finite() || bytes > u64::MAX as f64 {
+        return Err(format!("`{text}`: more than the largest size (16 EiB)"));
+    }
+    Ok(bytes as u64)
 }
 
 /// Bytes to mebibytes, for tables and charts.
@@ -104,6 +108,14 @@ pub fn mib(bytes: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (issue 15): sizes past u64 silently became 16 EiB.
+    #[test]
+    fn a_size_past_u64_is_refused() {
+        assert!(parse_human_size("99999999999999999999GiB").is_err());
+        assert!(parse_human_size("1e400").is_err());
+        assert_eq!(parse_human_size("2GiB"), Ok(2 * 1024 * 1024 * 1024));
+    }
 
     #[test]
     fn sizes_print_like_the_seed() {

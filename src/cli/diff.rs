@@ -11,6 +11,7 @@ use crate::analysis::{Trajectory, VerdictParams};
 use crate::engine::analyse_folder;
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct DiffArgs {
     /// A run folder (run.json + jobs.jsonl).
     pub run: PathBuf,

@@ -21,6 +21,7 @@ use crate::render::{self, RenderOptions, Terminal};
 use crate::{Error, Result};
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct ReplayArgs {
     /// The workload file (JSON; see docs/workload-format.md).
     pub workload: PathBuf,

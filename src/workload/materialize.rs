@@ -14,7 +14,17 @@ pub type DocumentFiles = BTreeMap<String, PathBuf>;
 /// Resolve or generate every document of the workload. Generated files go to `documents_dir`.
 pub fn materialize(loaded: &LoadedWorkload, documents_dir: &Path) -> Result<DocumentFiles> {
     let mut files = DocumentFiles::new();
+    // Only documents some job uses are resolved or generated (a workload may list many more).
+    let used: std::collections::HashSet<&str> = loaded
+        .workload
+        .jobs
+        .iter()
+        .flat_map(|j| j.documents.iter().map(String::as_str))
+        .collect();
     for (i, doc) in loaded.workload.documents.iter().enumerate() {
+        if !used.contains(doc.id.as_str()) {
+            continue;
+        }
         let path = match (&doc.path, &doc.generate) {
             (Some(path), _) => loaded.resolve(path),
             (None, Some(g)) => {
