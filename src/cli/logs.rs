@@ -37,7 +37,14 @@ pub struct LogsArgs {
 
 pub fn run(args: LogsArgs) -> crate::Result<i32> {
     let limit_mb = match &args.memory_limit {
-        Some(text) => Some(parse_human_size(text).map_err(crate::Error::Usage)? as f64 / MIB),
+        Some(text) => match parse_human_size(text).map_err(crate::Error::Usage)? {
+            0 => {
+                return Err(crate::Error::Usage(
+                    "--memory-limit 0: expected a size > 0".into(),
+                ))
+            }
+            bytes => Some(bytes as f64 / MIB),
+        },
         None => None,
     };
     let analysis = analyse_file(&args.log, limit_mb, &VerdictParams::default())?;

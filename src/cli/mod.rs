@@ -80,6 +80,7 @@ pub fn timestamped_report_dir(name: &str) -> PathBuf {
                 '_'
             }
         })
+        .take(100)
         .collect();
     let base = PathBuf::from("reports").join(format!("{safe}-{stamp}"));
     let mut dir = base.clone();

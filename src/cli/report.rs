@@ -38,7 +38,10 @@ pub struct ReportArgs {
 
 pub fn run(args: ReportArgs) -> Result<i32> {
     let limit_mb = match &args.memory_limit {
-        Some(text) => Some(parse_human_size(text).map_err(Error::Usage)? as f64 / MIB),
+        Some(text) => match parse_human_size(text).map_err(Error::Usage)? {
+            0 => return Err(Error::Usage("--memory-limit 0: expected a size > 0".into())),
+            bytes => Some(bytes as f64 / MIB),
+        },
         None => None,
     };
     let mut input = load_input(&args.run, limit_mb)?;

@@ -164,7 +164,21 @@ pub fn load_jobs(path: &Path) -> Result<(Vec<JobRecord>, bool)> {
         }
         let mut de = serde_json::Deserializer::from_str(line);
         match serde_path_to_error::deserialize::<_, JobRecord>(&mut de) {
-            Ok(job) => jobs.push(job),
+            Ok(job) => {
+                // Records are appended in job order, one per job: 1, 2, 3, ...
+                let expected = jobs.len() as u64 + 1;
+                if job.job != expected {
+                    return Err(Error::bad_input(
+                        path,
+                        format!("line {} $.job", i + 1),
+                        format!(
+                            "job {} where job {expected} was expected (records are one per job, in order)",
+                            job.job
+                        ),
+                    ));
+                }
+                jobs.push(job)
+            }
             Err(e) => {
                 let last = i + 1 == lines.len();
                 if last && !ends_with_newline && e.inner().is_eof() {

@@ -95,12 +95,14 @@ impl Converter {
         Ok(pipeline)
     }
 
-    /// Convert one document with the pipeline its format needs.
+    /// Convert one document with the pipeline its format needs. `page_range` is the job's (it
+    /// is not in the cache key, so a cached converter must not keep the first job's range).
     pub fn convert(
         &mut self,
         name: &str,
         bytes: &[u8],
         limits: &Limits,
+        page_range: Option<(u32, u32)>,
         kept_images: Option<&mut Vec<PageImage>>,
     ) -> Result<Converted, ConversionError> {
         let format =
@@ -108,7 +110,6 @@ impl Converter {
                 name: name.to_string(),
                 detail: "neither the file name nor the content names a known format".into(),
             })?;
-        let page_range = self.options.page_range;
         let pipeline = self.pipeline(self.pipeline_kind_for(format))?;
         pipeline.convert(name, format, bytes, limits, page_range, kept_images)
     }
@@ -220,10 +221,13 @@ impl ConverterManager {
     ) -> Result<Converted, ConversionError> {
         // Split borrows: the store is a different field from the cache.
         let mut kept = keep_page_images.then(Vec::new);
-        let result = self
-            .get_or_create(options)
-            .0
-            .convert(name, bytes, limits, kept.as_mut());
+        let result = self.get_or_create(options).0.convert(
+            name,
+            bytes,
+            limits,
+            options.page_range,
+            kept.as_mut(),
+        );
         if let Some(mut images) = kept {
             self.page_image_store.append(&mut images);
         }

@@ -210,6 +210,21 @@ pub fn check(loaded: &LoadedWorkload) -> Result<()> {
 
     for (j, job) in w.jobs.iter().enumerate() {
         let place = format!("$.jobs[{j}]");
+        let o = &job.options;
+        if !(o.images_scale.is_finite() && o.images_scale > 0.0 && o.images_scale <= 10.0) {
+            return Err(bad(
+                format!("{place}.options.images_scale"),
+                format!("expected a number in (0, 10], got {}", o.images_scale),
+            ));
+        }
+        if let Some(t) = o.document_timeout {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(bad(
+                    format!("{place}.options.document_timeout"),
+                    format!("expected seconds >= 0, got {t}"),
+                ));
+            }
+        }
         if job.name.trim().is_empty() {
             return Err(bad(
                 format!("{place}.name"),

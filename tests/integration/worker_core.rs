@@ -567,3 +567,28 @@ fn page_range_timeout_and_bad_image_scale_are_honoured() {
     );
     assert_eq!(worker.state().jobs_total, 3);
 }
+
+/// Regression (issue 15): `page_range` is not in the converter cache key, and a cached
+/// converter kept the first job's range: a later job's range was dropped, an earlier one stuck.
+#[test]
+fn page_range_follows_each_job_through_a_cached_converter() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut worker = Worker::new(settings(scratch.path(), vec![])).expect("worker starts");
+    let pages = |worker: &mut Worker, range: Option<(u32, u32)>, id: &str| {
+        let options = ConversionOptions {
+            page_range: range,
+            ..light_options()
+        };
+        let report = worker.run_job(id, pdf_task(options));
+        assert!(report.success, "{:?}", report.error);
+        report.documents[0].pages
+    };
+    assert_eq!(pages(&mut worker, None, "j1"), 2);
+    assert_eq!(pages(&mut worker, Some((2, 2)), "j2"), 1);
+    assert_eq!(pages(&mut worker, None, "j3"), 2);
+    assert_eq!(
+        worker.state().converters,
+        1,
+        "one cached converter served all three"
+    );
+}
