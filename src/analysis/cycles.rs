@@ -63,7 +63,11 @@ const RESET_SIGMAS: f64 = 3.0;
 /// census count that clears leave alone (exactly +10 per job) has a median drop of 0: it is
 /// not a sawtooth, whatever the cache did.
 pub(crate) fn clears_reset(points: &[(u64, f64)], marks: &[ClearMark]) -> bool {
-    let is_boundary = |from: u64, to: u64| marks.iter().any(|m| m.job >= from && m.job < to);
+    // `marks` and `points` are sorted by job: binary searches keep this O(n log n).
+    let is_boundary = |from: u64, to: u64| {
+        let idx = marks.partition_point(|m| m.job < from);
+        idx < marks.len() && marks[idx].job < to
+    };
     let between: Vec<f64> = points
         .windows(2)
         .filter(|w| !is_boundary(w[0].0, w[1].0))
@@ -74,7 +78,7 @@ pub(crate) fn clears_reset(points: &[(u64, f64)], marks: &[ClearMark]) -> bool {
     let drops: Vec<f64> = marks
         .iter()
         .filter_map(|mark| {
-            let at = points.iter().position(|(j, _)| *j == mark.job)?;
+            let at = points.binary_search_by_key(&mark.job, |(j, _)| *j).ok()?;
             let before = points[at].1;
             match mark.after.filter(|v| v.is_finite()) {
                 Some(after) => Some(before - after),
@@ -146,9 +150,10 @@ fn floor_from_events(points: &[(u64, f64)], marks: &[ClearMark]) -> Floor {
             continue;
         }
         let end = marks.get(i + 1).map_or(u64::MAX, |m| m.job);
-        let min = points
+        let from = points.partition_point(|(j, _)| *j <= mark.job);
+        let to = points.partition_point(|(j, _)| *j <= end);
+        let min = points[from..to.max(from)]
             .iter()
-            .filter(|(j, _)| *j > mark.job && *j <= end)
             .min_by(|a, b| a.1.total_cmp(&b.1));
         if let Some(&p) = min {
             floor.push(p);

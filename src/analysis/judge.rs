@@ -50,10 +50,9 @@ pub fn clear_marks(
             after: clear_after(c),
         })
         .collect();
+    let cleared: std::collections::HashSet<u64> = marks.iter().map(|m| m.job).collect();
     for pair in trajectory.points.windows(2) {
-        if pair[1].worker_index != pair[0].worker_index
-            && !marks.iter().any(|m| m.job == pair[0].job)
-        {
+        if pair[1].worker_index != pair[0].worker_index && !cleared.contains(&pair[0].job) {
             marks.push(ClearMark {
                 job: pair[0].job,
                 after: None,

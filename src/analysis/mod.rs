@@ -12,6 +12,7 @@ pub mod judge;
 pub mod load;
 pub mod series;
 mod shape;
+pub mod slopes;
 pub mod trend;
 pub mod verdict;
 
