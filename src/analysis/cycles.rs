@@ -3,6 +3,7 @@
 //! the seasonal trend test.
 
 use super::classify::{ClearMark, VerdictParams};
+use super::significance::resolution_of;
 use super::trend;
 
 /// How the fitted series was built.
@@ -53,6 +54,9 @@ impl Floor {
 /// the clears to reset a series.
 const RESET_SIGMAS: f64 = 3.0;
 
+/// ... and this many steps of the values' resolution (whole MB in logs).
+const RESET_RESOLUTION_STEPS: f64 = 2.0;
+
 /// Whether the clear events are cycles of this series: the series falls at the clears by
 /// clearly more than it moves between other jobs.
 ///
@@ -92,7 +96,11 @@ pub(crate) fn clears_reset(points: &[(u64, f64)], marks: &[ClearMark]) -> bool {
         return false;
     };
     let scale = points.iter().fold(0.0_f64, |a, (_, v)| a.max(v.abs()));
-    drop > (RESET_SIGMAS * sigma).max(1e-9 * scale)
+    // Whole-number values (log lines in MB): a drop of one step is rounding, not a reset.
+    let resolution = resolution_of(points.iter().map(|(_, v)| *v));
+    drop > (RESET_SIGMAS * sigma)
+        .max(RESET_RESOLUTION_STEPS * resolution)
+        .max(1e-9 * scale)
 }
 
 /// Build the floor series: after-clear values (or cycle minima) when the series has clear
@@ -219,7 +227,8 @@ fn detect_drops(points: &[(u64, f64)], params: &VerdictParams) -> Vec<usize> {
     }
     // The noise of the job-to-job differences, from the differences that are not candidates.
     let rest: Vec<f64> = diffs.iter().copied().filter(|d| -d < candidate).collect();
-    let sigma = trend::mad_sigma(&rest);
+    let resolution = resolution_of(points.iter().map(|(_, v)| *v));
+    let sigma = trend::mad_sigma(&rest).max(resolution);
     let threshold = (params.drop_sigmas * sigma).max(candidate);
     diffs
         .iter()

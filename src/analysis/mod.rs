@@ -6,13 +6,16 @@ pub mod classify;
 pub mod clears;
 mod cycles;
 pub mod diff;
+mod explain;
 pub mod from_records;
 pub mod gate;
 pub mod judge;
 pub mod load;
 pub mod series;
 mod shape;
+pub mod significance;
 pub mod slopes;
+mod spikes;
 pub mod trend;
 pub mod verdict;
 

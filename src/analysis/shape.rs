@@ -159,14 +159,15 @@ pub(crate) struct ShapeFacts<'a> {
 /// linear; without a leak, warm-up or bounded step when growth stopped, else plateau.
 pub(crate) fn classify_pattern(facts: &ShapeFacts, params: &VerdictParams) -> Pattern {
     let ShapeFacts { x, y, fit, .. } = *facts;
+    let grows = matches!(facts.call, LeakCall::Leak | LeakCall::SlowGrowth);
     if facts.cycles != Cycles::None {
-        return if facts.call == LeakCall::Leak {
+        return if grows {
             Pattern::SawtoothRisingFloor
         } else {
             Pattern::SawtoothFlatFloor
         };
     }
-    if facts.call != LeakCall::Leak {
+    if !grows {
         return if facts.warmup_jobs > 0 || facts.bounded.is_some() {
             if is_step_after_flat(facts.points) {
                 Pattern::BoundedStep

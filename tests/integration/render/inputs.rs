@@ -244,7 +244,7 @@ pub fn series_verdict(
         call,
         leak: match call {
             LeakCall::Leak => Some(true),
-            LeakCall::NoLeak => Some(false),
+            LeakCall::NoLeak | LeakCall::SlowGrowth => Some(false),
             LeakCall::Inconclusive => None,
         },
         pattern,
@@ -259,6 +259,7 @@ pub fn series_verdict(
         floor,
         summary: format!("{series}: synthetic verdict for the render tests."),
         fit_intercept: Some(first - slope * first_job),
+        practical: None,
     }
 }
 
