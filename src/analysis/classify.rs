@@ -63,7 +63,7 @@ impl Default for VerdictParams {
         VerdictParams {
             alpha: 0.02,
             ci_level: 0.95,
-            effect_sigmas: 2.0,
+            effect_sigmas: 3.0,
             min_points: 6,
             min_fit_points: 4,
             min_floor_points: 3,
@@ -214,7 +214,7 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
             None
         }
     });
-    let level = trend::median(&f.y).unwrap_or(0.0);
+    let level = start_level(&f);
     let practical = assess(
         recent,
         fit.slope_ci.1.max(recent),
@@ -288,6 +288,22 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
         fit_intercept: Some(fit.intercept),
         practical: Some(practical),
         floor: f.fit_points,
+    }
+}
+
+/// The process's own level: the fitted line at the start of the fitted range (before the
+/// growth being judged added to it), or the median of the fitted values when the line
+/// starts at or below zero.
+fn start_level(f: &Fitted) -> f64 {
+    let x0 = match f.floor.cycles {
+        Cycles::None => f.x[0],
+        _ => f.floor.boundaries[0] as f64,
+    };
+    let at_start = f.fit.intercept + f.fit.slope * x0;
+    if at_start > 0.0 {
+        at_start
+    } else {
+        trend::median(&f.y).unwrap_or(0.0).abs()
     }
 }
 

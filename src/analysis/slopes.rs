@@ -206,6 +206,7 @@ pub struct SlopeSet {
 
 /// A bound of the interval holding the wanted ranks, with the order of each group at it.
 struct Bound {
+    t: f64,
     /// Slopes <= t.
     count: u64,
     orders: Vec<Vec<u32>>,
@@ -312,7 +313,7 @@ impl SlopeSet {
                 .map(|(o, g)| inversions(o, g.n()))
                 .sum()
         };
-        Bound { count, orders }
+        Bound { t, count, orders }
     }
 
     fn sample_size(&self) -> usize {
@@ -365,8 +366,9 @@ impl SlopeSet {
         let m = self.sample_size();
         let mut lo = self.bound(f64::NEG_INFINITY);
         let mut hi = self.bound(f64::INFINITY);
+        let mut sample: Vec<f64> = Vec::new();
         let mut fallback = f64::NAN;
-        for _ in 0..100 {
+        for _ in 0..200 {
             let inside = hi.count.saturating_sub(lo.count);
             if inside <= list_max {
                 let listed = self.list(&lo, &hi);
@@ -376,7 +378,12 @@ impl SlopeSet {
                 let r = (k.saturating_sub(lo.count) as usize).min(listed.len() - 1);
                 return listed[r];
             }
-            let sample = self.sample(&lo, &hi, m, &mut rng);
+            // The sample drawn for a wider interval stays a sample of this one; draw anew
+            // when too little of it is left.
+            sample.retain(|v| *v > lo.t && *v <= hi.t);
+            if sample.len() < (m / 16).max(256) {
+                sample = self.sample(&lo, &hi, m, &mut rng);
+            }
             if sample.is_empty() {
                 break;
             }
@@ -387,39 +394,48 @@ impl SlopeSet {
             let r_hi = (q + margin).ceil();
             let v_lo = (r_lo >= 0.0).then(|| sample[r_lo as usize]);
             let v_hi = (r_hi < len as f64).then(|| sample[r_hi as usize]);
-            let mid = sample[(q as usize).min(len - 1)];
+            let at = (q as usize).min(len - 1);
+            let mid = sample[at];
             fallback = mid;
-            if v_lo == v_hi {
-                // A block of equal slopes around the rank: is the rank within it?
+            let tied = (at > 0 && sample[at - 1] == mid) || (at + 1 < len && sample[at + 1] == mid);
+            if tied {
+                // A block of equal slopes at the rank: is the rank within it? If not, the
+                // block is cut off and the rest of the sample narrows further.
                 let tol = self.tolerance(mid);
                 let below = self.bound(mid - tol);
-                let above = self.bound(mid + tol);
-                if below.count <= k && k < above.count {
-                    return mid;
-                }
                 if below.count > k {
                     hi = below;
-                } else {
-                    lo = above;
+                    continue;
                 }
+                let above = self.bound(mid + tol);
+                if k < above.count {
+                    return mid;
+                }
+                lo = above;
                 continue;
             }
-            if let Some(v) = v_lo {
-                let new_lo = self.bound(v - self.tolerance(v));
+            // v_lo < mid < v_hi: bounds just past their blocks of equal slopes, on the far
+            // side from the rank.
+            if let Some(v) = v_lo.filter(|v| *v < mid) {
+                let new_lo = self.bound(v + self.tolerance(v));
                 if new_lo.count > k {
                     hi = new_lo;
                     continue;
                 }
                 lo = new_lo;
             }
-            if let Some(v) = v_hi {
-                let new_hi = self.bound(v + self.tolerance(v));
+            if let Some(v) = v_hi.filter(|v| *v > mid) {
+                let new_hi = self.bound(v - self.tolerance(v));
                 if new_hi.count <= k {
                     lo = new_hi;
                     continue;
                 }
-                hi = new_hi;
+                if new_hi.t > lo.t {
+                    hi = new_hi;
+                }
             }
+            // Narrowed around the rank: what is left of the sample is too little to go on.
+            sample.clear();
         }
         fallback
     }

@@ -40,7 +40,7 @@ pub struct Practical {
     pub threshold: f64,
     /// What set the threshold, e.g. `5% of the 771 MB level`.
     pub threshold_reason: String,
-    /// The series' level: the median of the fitted series.
+    /// The series' own level: the fitted line at the start of the fitted range.
     pub level: f64,
     /// The measurement's resolution detected in the values (1 for whole numbers, else 0).
     pub resolution: f64,
