@@ -25,10 +25,15 @@ pub(crate) fn isolated_spikes(values: &[f64], resolution: f64) -> Vec<usize> {
     let limit = SPIKE_SIGMAS * sigma;
     let stands_out = |i: usize, up: bool| {
         let sign = if up { 1.0 } else { -1.0 };
-        let left = i == 0 || sign * (values[i] - values[i - 1] - typical) > limit;
-        let right = i + 1 == n || sign * (values[i] - values[i + 1] + typical) > limit;
-        // An end point has one neighbour: it must stand out from that one.
-        left && right && (i > 0 || i + 1 < n)
+        let left = i > 0 && sign * (values[i] - values[i - 1] - typical) > limit;
+        let right = i + 1 < n && sign * (values[i] - values[i + 1] + typical) > limit;
+        if i + 1 == n {
+            // The last point has one neighbour: only a rise far above the last few values
+            // counts (the first point is never one: a warm-up starts low).
+            let recent = trend::median(&values[n.saturating_sub(4)..n - 1]).unwrap_or(values[i]);
+            return up && left && values[i] - recent > limit;
+        }
+        left && right
     };
     let spikes: Vec<usize> = (0..n)
         .filter(|&i| stands_out(i, true) || stands_out(i, false))
@@ -53,6 +58,9 @@ mod tests {
         assert!(isolated_spikes(&step, 1.0).is_empty());
         let line: Vec<f64> = (0..40).map(|i| 700.0 + 60.0 * i as f64).collect();
         assert!(isolated_spikes(&line, 0.0).is_empty());
+        let mut warm: Vec<f64> = (0..40).map(|i| 800.0 + (i % 3) as f64).collect();
+        warm[0] = 200.0;
+        assert!(isolated_spikes(&warm, 1.0).is_empty(), "a low first point is a warm-up");
     }
 
     #[test]

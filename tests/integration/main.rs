@@ -11,4 +11,5 @@ mod labelled;
 mod logs;
 mod render;
 mod replay;
+mod verdict_logs;
 mod worker_core;
