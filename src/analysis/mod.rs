@@ -1,6 +1,7 @@
 //! From trajectories to answers: diffs, trend statistics, the verdict, its cause, cache-clear
 //! effectiveness, the gate. Plain structs in, plain structs out; nothing here prints.
 
+pub mod attribution;
 pub mod cause;
 pub mod classify;
 pub mod clears;

@@ -166,6 +166,10 @@ pub struct RunVerdict {
     pub series: Vec<SeriesVerdict>,
     pub cause: Cause,
     pub clear_summary: ClearSummary,
+    /// Growth per job by job kind (workload job, or a log's document type and options), when
+    /// the run has at least two kinds.
+    #[serde(default)]
+    pub attribution: Option<super::attribution::Attribution>,
 }
 
 #[cfg(test)]

@@ -52,3 +52,39 @@ fn the_same_worker_retaining_2_mb_per_job_is_a_leak() {
     let slope = v["slope_mb_per_job"].as_f64().unwrap_or(0.0);
     assert!((slope - 2.0).abs() <= 0.3 * 2.0, "slope {slope}");
 }
+
+/// Two job kinds in turn, only the DOCX jobs (OCR off) retain memory: the report and
+/// `--json` name that kind, and not the other.
+#[test]
+fn the_leaking_job_kind_is_named_in_json_and_report() {
+    let json = logs_json("two-kinds-docx-leaks-120-jobs.log");
+    assert_eq!(json["verdict"]["call"], "leak", "{}", json["verdict"]);
+    let a = &json["run_verdict"]["attribution"];
+    let growing: Vec<&str> = a["growing"]
+        .as_array()
+        .map(|g| g.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(growing, vec!["docx, standard, ocr=none, to=md"], "{a}");
+    let top = &a["kinds"][0];
+    let per_job = top["per_job"].as_f64().unwrap_or(0.0);
+    assert!((per_job - 3.0).abs() < 0.5, "{top}");
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("two-kinds");
+    let out = Command::new(binary())
+        .arg("logs")
+        .arg(project_root().join("fixtures/logs/two-kinds-docx-leaks-120-jobs.log"))
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--no-charts")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let md = std::fs::read_to_string(out_dir.join("report.md")).expect("report.md");
+    let suspects = md
+        .lines()
+        .find(|l| l.contains("Suspects"))
+        .unwrap_or_default();
+    assert!(suspects.contains("job kind") && suspects.contains("docx, standard, ocr=none, to=md"), "{md}");
+    assert!(!suspects.contains("html, standard"), "{md}");
+}

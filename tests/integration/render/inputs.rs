@@ -334,6 +334,7 @@ pub fn leak_verdict(t: &Trajectory) -> RunVerdict {
             mean_freed_mb: Some(45.0),
             floor_growth_mb_per_cycle: Some(6.0),
         },
+        attribution: None,
     }
 }
 
@@ -485,6 +486,7 @@ pub fn seed_log_input() -> ReportInput {
             mean_freed_mb: Some(246.5),
             floor_growth_mb_per_cycle: Some(176.6),
         },
+        attribution: None,
     };
     let mut input = ReportInput::new("worker.log", trajectory, verdict);
     input.settings.push(("log".into(), "worker.log".into()));
