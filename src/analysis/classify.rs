@@ -216,6 +216,7 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
     });
     let level = start_level(&f);
     let practical = assess(
+        fit.slope,
         recent,
         fit.slope_ci.1.max(recent),
         level,

@@ -61,13 +61,15 @@ pub fn matter_threshold(
     limit: Option<f64>,
     params: &VerdictParams,
 ) -> f64 {
-    assess(0.0, 0.0, level, resolution, limit, "", params).threshold
+    assess(0.0, 0.0, 0.0, level, resolution, limit, "", params).threshold
 }
 
 /// The practical-significance facts of a fitted slope (and its interval's upper end) for a
 /// series at `level` with `resolution`, under `limit` when known.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn assess(
     slope: f64,
+    recent: f64,
     slope_upper: f64,
     level: f64,
     resolution: f64,
@@ -114,6 +116,7 @@ pub(crate) fn assess(
     Practical {
         horizon_jobs: horizon,
         horizon_growth: slope * h,
+        recent_horizon_growth: recent * h,
         horizon_growth_upper: slope_upper * h,
         threshold,
         threshold_reason: reason,
@@ -126,7 +129,7 @@ pub(crate) fn assess(
 impl Practical {
     /// The fitted growth matters within the horizon.
     pub fn matters(&self) -> bool {
-        self.horizon_growth >= self.threshold
+        self.recent_horizon_growth >= self.threshold
     }
 
     /// Even the top of the slope interval would not matter.
@@ -134,12 +137,20 @@ impl Practical {
         self.horizon_growth_upper < self.threshold
     }
 
-    /// "+5.00 MB per 1,000 jobs (the threshold: 38.5 MB, 5% of the 771 MB level)".
+    /// "+5.00 MB per 1,000 jobs (recent half: +0; 38.5 MB per 1,000 jobs matters: 5% of
+    /// the 771 MB level)".
     pub fn describe(&self, unit: &str) -> String {
-        let sign = if self.horizon_growth >= 0.0 { "+" } else { "" };
+        let signed = |v: f64| format!("{}{}", if v >= 0.0 { "+" } else { "" }, sig3(v));
+        let recent = if (self.recent_horizon_growth - self.horizon_growth).abs()
+            > 1e-9 * self.horizon_growth.abs().max(1.0)
+        {
+            format!("recent half of the run: {}; ", signed(self.recent_horizon_growth))
+        } else {
+            String::new()
+        };
         format!(
-            "{sign}{} {unit} per {} jobs ({} {} per {} jobs matters: {})",
-            sig3(self.horizon_growth),
+            "{} {unit} per {} jobs ({recent}{} {} per {} jobs matters: {})",
+            signed(self.horizon_growth),
             thousands(self.horizon_jobs),
             sig3(self.threshold),
             unit,
@@ -156,7 +167,7 @@ mod tests {
     #[test]
     fn the_issue_plateau_does_not_matter() {
         // 771 MB, +0.005 MB/job, whole MB: +5 MB per 1,000 jobs, 5% of 771 = 38.6 MB.
-        let p = assess(0.005, 0.007, 771.0, 1.0, None, "MB", &VerdictParams::default());
+        let p = assess(0.005, 0.005, 0.007, 771.0, 1.0, None, "MB", &VerdictParams::default());
         assert!(!p.matters());
         assert!(p.cannot_matter());
         assert!((p.threshold - 38.55).abs() < 1e-9, "{}", p.threshold);
@@ -166,9 +177,9 @@ mod tests {
     #[test]
     fn a_near_limit_makes_small_growth_matter() {
         let params = VerdictParams::default();
-        let free = assess(0.02, 0.03, 771.0, 1.0, None, "MB", &params);
+        let free = assess(0.02, 0.02, 0.03, 771.0, 1.0, None, "MB", &params);
         assert!(!free.matters(), "20 MB per 1,000 jobs on 771 MB");
-        let tight = assess(0.02, 0.03, 771.0, 1.0, Some(900.0), "MB", &params);
+        let tight = assess(0.02, 0.02, 0.03, 771.0, 1.0, Some(900.0), "MB", &params);
         assert!(tight.matters(), "{}", tight.describe("MB"));
         assert!(tight.threshold_reason.contains("headroom"));
     }

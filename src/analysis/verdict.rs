@@ -34,6 +34,9 @@ pub struct Practical {
     pub horizon_jobs: u64,
     /// Fitted slope x horizon, in the series' unit.
     pub horizon_growth: f64,
+    /// The recent half's slope x horizon (the rate the worker keeps): this decides.
+    #[serde(default)]
+    pub recent_horizon_growth: f64,
     /// Upper end of the slope interval x horizon.
     pub horizon_growth_upper: f64,
     /// Growth within the horizon at or above which a real growth is a leak.
