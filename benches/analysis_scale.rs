@@ -31,7 +31,11 @@ fn trajectory(jobs: u64, leak: bool) -> Trajectory {
         .map(|j| {
             let settle = 40.0 * (1.0 - (-(j as f64) / 15.0).exp());
             let jitter = ((j * 2_654_435_761) % 3) as f64 - 1.0;
-            let trend = if leak { 2.0 * j as f64 } else { 0.005 * j as f64 };
+            let trend = if leak {
+                2.0 * j as f64
+            } else {
+                0.005 * j as f64
+            };
             JobPoint {
                 job: j,
                 outcome: "success".into(),
@@ -74,7 +78,9 @@ fn one_size(jobs: u64, leak: bool) {
 
 fn log_text(jobs: u64) -> String {
     let mut out = String::with_capacity(jobs as usize * 700);
-    out.push_str("INFO:w:[WORKER START] name=w | queues=convert | config={'jobs_between_cache_clear': 3}\n");
+    out.push_str(
+        "INFO:w:[WORKER START] name=w | queues=convert | config={'jobs_between_cache_clear': 3}\n",
+    );
     for j in 1..=jobs {
         let rss = 771 + ((j * 2_654_435_761) % 3);
         out.push_str(&format!(
@@ -115,15 +121,24 @@ fn one_log(jobs: u64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if let Some(pos) = args.iter().position(|a| a == "--one") {
-        let jobs = args.get(pos + 1).and_then(|v| v.parse().ok()).unwrap_or(1000);
+        let jobs = args
+            .get(pos + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
         let leak = args.iter().any(|a| a == "--leak");
         one_size(jobs, leak);
         return;
     }
     if let Some(pos) = args.iter().position(|a| a == "--log") {
-        let jobs = args.get(pos + 1).and_then(|v| v.parse().ok()).unwrap_or(36_000);
+        let jobs = args
+            .get(pos + 1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(36_000);
         one_log(jobs);
         return;
     }

@@ -79,8 +79,7 @@ pub fn attribute(
         if a.worker_index != b.worker_index || cleared.contains(&a.job) {
             continue;
         }
-        let (Some(kind), Some(va), Some(vb)) = (&b.kind, value(a, series), value(b, series))
-        else {
+        let (Some(kind), Some(va), Some(vb)) = (&b.kind, value(a, series), value(b, series)) else {
             continue;
         };
         if (vb - va).is_finite() {

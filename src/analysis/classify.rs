@@ -154,7 +154,11 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Ser
     };
     if fit_points.len() < needed {
         let missing = (needed - fit_points.len()) as u64 * floor.jobs_per_point();
-        let what = if floor.cycles == Cycles::None { "" } else { "floor " };
+        let what = if floor.cycles == Cycles::None {
+            ""
+        } else {
+            "floor "
+        };
         let why = format!("only {} {what}points; {needed} needed", fit_points.len());
         return Err(too_short(input, &fit_points, missing, why));
     }

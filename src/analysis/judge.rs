@@ -130,8 +130,7 @@ pub fn judge_run(trajectory: &Trajectory, params: &VerdictParams) -> RunVerdict 
         None
     };
     if let Some(a) = &attribution {
-        if matches!(primary.call, LeakCall::Leak | LeakCall::SlowGrowth) && !a.growing.is_empty()
-        {
+        if matches!(primary.call, LeakCall::Leak | LeakCall::SlowGrowth) && !a.growing.is_empty() {
             // A job kind whose jobs grow the series points at the holder like a census type.
             let rows = a.kinds.iter().filter(|k| a.growing.contains(&k.kind));
             let named: Vec<String> = rows

@@ -50,7 +50,8 @@ fn hinge_fits(
     let ys: Vec<f64> = y.iter().map(|v| v - my).collect();
     let syy: f64 = ys.iter().map(|v| v * v).sum();
     // Prefix sums up to and including i.
-    let (mut p1, mut p2, mut pxy, mut py) = (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m]);
+    let (mut p1, mut p2, mut pxy, mut py) =
+        (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m]);
     let (mut a1, mut a2, mut axy, mut ay) = (0.0, 0.0, 0.0, 0.0);
     for i in 0..m {
         a1 += xs[i];

@@ -144,7 +144,10 @@ impl Practical {
         let recent = if (self.recent_horizon_growth - self.horizon_growth).abs()
             > 1e-9 * self.horizon_growth.abs().max(1.0)
         {
-            format!("recent half of the run: {}; ", signed(self.recent_horizon_growth))
+            format!(
+                "recent half of the run: {}; ",
+                signed(self.recent_horizon_growth)
+            )
         } else {
             String::new()
         };
@@ -167,7 +170,16 @@ mod tests {
     #[test]
     fn the_issue_plateau_does_not_matter() {
         // 771 MB, +0.005 MB/job, whole MB: +5 MB per 1,000 jobs, 5% of 771 = 38.6 MB.
-        let p = assess(0.005, 0.005, 0.007, 771.0, 1.0, None, "MB", &VerdictParams::default());
+        let p = assess(
+            0.005,
+            0.005,
+            0.007,
+            771.0,
+            1.0,
+            None,
+            "MB",
+            &VerdictParams::default(),
+        );
         assert!(!p.matters());
         assert!(p.cannot_matter());
         assert!((p.threshold - 38.55).abs() < 1e-9, "{}", p.threshold);

@@ -139,7 +139,8 @@ impl Group {
         let seq = Self::flip_sequence(lo_order, hi_order);
         // Sort (position in hi order, point) by position; every time an element of the right
         // half passes elements of the left half, those pairs are inversions.
-        let mut items: Vec<(u32, u32)> = seq.iter().copied().zip(lo_order.iter().copied()).collect();
+        let mut items: Vec<(u32, u32)> =
+            seq.iter().copied().zip(lo_order.iter().copied()).collect();
         let mut buf = items.clone();
         let n = items.len();
         let mut width = 1;
@@ -174,7 +175,13 @@ impl Group {
 
     /// Slopes of the flips whose 0-based indices (in the order "by later element, then by
     /// rank among its earlier greater elements") are `targets` (sorted, all < flip count).
-    fn sample_flips(&self, lo_order: &[u32], hi_order: &[u32], targets: &[u64], out: &mut Vec<f64>) {
+    fn sample_flips(
+        &self,
+        lo_order: &[u32],
+        hi_order: &[u32],
+        targets: &[u64],
+        out: &mut Vec<f64>,
+    ) {
         let seq = Self::flip_sequence(lo_order, hi_order);
         let mut fenwick = Fenwick::new(seq.len());
         let mut cum = 0u64;
@@ -247,7 +254,11 @@ impl SlopeSet {
             }
         }
         let pairs = out.iter().map(Group::pairs).sum();
-        let min_dx = if min_dx.is_finite() && min_dx > 0.0 { min_dx } else { 1.0 };
+        let min_dx = if min_dx.is_finite() && min_dx > 0.0 {
+            min_dx
+        } else {
+            1.0
+        };
         SlopeSet {
             groups: out,
             pairs,
@@ -499,7 +510,15 @@ mod tests {
                 // brute_max 0: the sampling path runs even on small inputs.
                 let set = SlopeSet::with_brute_max(&groups, 0);
                 let total = all.len() as u64;
-                let ranks = [0, 1, total / 7, total / 2 - 1, total / 2, total - 2, total - 1];
+                let ranks = [
+                    0,
+                    1,
+                    total / 7,
+                    total / 2 - 1,
+                    total / 2,
+                    total - 2,
+                    total - 1,
+                ];
                 let got = set.select(&ranks);
                 for (r, g) in ranks.iter().zip(&got) {
                     let want = all[*r as usize];
@@ -530,7 +549,10 @@ mod tests {
     fn a_block_of_equal_slopes_is_found() {
         // A quantised plateau: most slopes are exactly 0.
         let x: Vec<f64> = (1..=300).map(f64::from).collect();
-        let y: Vec<f64> = x.iter().map(|v| if (*v as u64) % 17 == 0 { 771.0 } else { 770.0 }).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|v| if (*v as u64) % 17 == 0 { 771.0 } else { 770.0 })
+            .collect();
         let groups = [(&x[..], &y[..])];
         let set = SlopeSet::with_brute_max(&groups, 0);
         assert_eq!(set.median(), 0.0);

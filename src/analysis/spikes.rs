@@ -54,18 +54,25 @@ mod tests {
         v[12] += 300.0;
         v[39] += 150.0;
         assert_eq!(isolated_spikes(&v, 1.0), vec![12, 39]);
-        let step: Vec<f64> = (0..40).map(|i| if i < 20 { 700.0 } else { 900.0 }).collect();
+        let step: Vec<f64> = (0..40)
+            .map(|i| if i < 20 { 700.0 } else { 900.0 })
+            .collect();
         assert!(isolated_spikes(&step, 1.0).is_empty());
         let line: Vec<f64> = (0..40).map(|i| 700.0 + 60.0 * i as f64).collect();
         assert!(isolated_spikes(&line, 0.0).is_empty());
         let mut warm: Vec<f64> = (0..40).map(|i| 800.0 + (i % 3) as f64).collect();
         warm[0] = 200.0;
-        assert!(isolated_spikes(&warm, 1.0).is_empty(), "a low first point is a warm-up");
+        assert!(
+            isolated_spikes(&warm, 1.0).is_empty(),
+            "a low first point is a warm-up"
+        );
     }
 
     #[test]
     fn a_period_two_sawtooth_is_not_spikes() {
-        let v: Vec<f64> = (0..40).map(|i| if i % 2 == 0 { 800.0 } else { 900.0 }).collect();
+        let v: Vec<f64> = (0..40)
+            .map(|i| if i % 2 == 0 { 800.0 } else { 900.0 })
+            .collect();
         assert!(isolated_spikes(&v, 0.0).is_empty());
     }
 }

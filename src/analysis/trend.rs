@@ -408,7 +408,9 @@ mod tests {
     #[test]
     fn mann_kendall_s_matches_the_pairwise_count() {
         // Quantised values with many ties, in no particular order.
-        let y: Vec<f64> = (0..97u64).map(|i| ((i * 37 + 11) % 23 / 4) as f64).collect();
+        let y: Vec<f64> = (0..97u64)
+            .map(|i| ((i * 37 + 11) % 23 / 4) as f64)
+            .collect();
         let mut brute = 0.0;
         for i in 0..y.len() {
             for j in (i + 1)..y.len() {

@@ -353,7 +353,11 @@ impl LogJob {
             .documents
             .iter()
             .map(|d| d.name.as_str())
-            .chain(self.task.iter().flat_map(|t| t.sources.iter().map(|s| s.1.as_str())))
+            .chain(
+                self.task
+                    .iter()
+                    .flat_map(|t| t.sources.iter().map(|s| s.1.as_str())),
+            )
             .filter_map(|name| name.rsplit_once('.'))
             .map(|(_, ext)| ext.to_ascii_lowercase())
             .collect();

@@ -273,7 +273,10 @@ pub fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) ->
             };
             let amplitude = rng.gen_range(10.0..60.0) * sigma;
             let rising = !matches!(kind, Kind::SawtoothFlat | Kind::SawtoothFlatNoEvents);
-            let events = !matches!(kind, Kind::SawtoothFlatNoEvents | Kind::SawtoothRisingNoEvents);
+            let events = !matches!(
+                kind,
+                Kind::SawtoothFlatNoEvents | Kind::SawtoothRisingNoEvents
+            );
             let floor_noise = noise(rng, n, sigma, phi);
             let g = if rising { growth_sigmas * sigma } else { 0.0 };
             (values, clears) = sawtooth(
@@ -292,7 +295,10 @@ pub fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) ->
             };
             slope = ratio_slope(r);
             let settle = if kind == Kind::QuantisedCreep {
-                (rng.gen_range(20.0..60.0), rng.gen_range(0.03..0.1) * n as f64)
+                (
+                    rng.gen_range(20.0..60.0),
+                    rng.gen_range(0.03..0.1) * n as f64,
+                )
             } else {
                 (0.0, 1.0)
             };
@@ -337,10 +343,18 @@ pub fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) ->
     ) {
         // Clears every few jobs that leave this series where it was: the after-value is
         // unknown (a census count) or about the value itself.
-        let period = if kind == Kind::QuantisedCreep { 3 } else { rng.gen_range(2..=4) };
+        let period = if kind == Kind::QuantisedCreep {
+            3
+        } else {
+            rng.gen_range(2..=4)
+        };
         let observed = kind == Kind::QuantisedCreep || rng.gen_bool(0.5);
         for &(job, value) in points.iter().skip(period - 1).step_by(period) {
-            let after = if quantised { (value - rng.gen_range(0.0..1.5)).round() } else { value };
+            let after = if quantised {
+                (value - rng.gen_range(0.0..1.5)).round()
+            } else {
+                value
+            };
             clears.push(ClearMark {
                 job,
                 after: observed.then_some(after),
@@ -348,7 +362,11 @@ pub fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) ->
         }
     }
     points.retain(|(_, v)| v.is_finite());
-    let matter_ratio = if kind.grows() { slope * horizon / threshold } else { 0.0 };
+    let matter_ratio = if kind.grows() {
+        slope * horizon / threshold
+    } else {
+        0.0
+    };
     Case {
         kind,
         n,

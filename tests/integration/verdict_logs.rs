@@ -85,6 +85,9 @@ fn the_leaking_job_kind_is_named_in_json_and_report() {
         .lines()
         .find(|l| l.contains("Suspects"))
         .unwrap_or_default();
-    assert!(suspects.contains("job kind") && suspects.contains("docx, standard, ocr=none, to=md"), "{md}");
+    assert!(
+        suspects.contains("job kind") && suspects.contains("docx, standard, ocr=none, to=md"),
+        "{md}"
+    );
     assert!(!suspects.contains("html, standard"), "{md}");
 }
