@@ -120,7 +120,7 @@ struct Fitted {
 }
 
 /// Points, cycles, warm-up and the trend fit; `Err` with the verdict when too short.
-fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, SeriesVerdict> {
+fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Box<SeriesVerdict>> {
     let mut points: Vec<(u64, f64)> = input
         .points
         .iter()
@@ -133,7 +133,7 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Ser
     if n < params.min_points {
         let missing = (params.min_points - n) as u64;
         let why = format!("only {n} points; {} needed", params.min_points);
-        return Err(too_short(input, &points, missing, why));
+        return Err(Box::new(too_short(input, &points, missing, why)));
     }
     // Isolated spikes are left out before anything else looks at the series.
     let spikes = isolated_spikes(
@@ -160,7 +160,7 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Ser
             "floor "
         };
         let why = format!("only {} {what}points; {needed} needed", fit_points.len());
-        return Err(too_short(input, &fit_points, missing, why));
+        return Err(Box::new(too_short(input, &fit_points, missing, why)));
     }
     let x: Vec<f64> = fit_points.iter().map(|(j, _)| *j as f64).collect();
     let y: Vec<f64> = fit_points.iter().map(|(_, v)| *v).collect();
@@ -170,7 +170,7 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Ser
     };
     let Some(fit) = fitted else {
         let why = "the fitted series cannot be fitted".to_string();
-        return Err(too_short(input, &fit_points, 1, why));
+        return Err(Box::new(too_short(input, &fit_points, 1, why)));
     };
     let (x_first, x_last) = match floor.cycles {
         Cycles::None => (x[0], x[x.len() - 1]),
@@ -195,7 +195,7 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Ser
 pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdict {
     let f = match fit_series(input, params) {
         Ok(f) => f,
-        Err(verdict) => return verdict,
+        Err(verdict) => return *verdict,
     };
     let Fitted { fit, span, .. } = &f;
     let recent = recent_slope(&f, fit.slope);

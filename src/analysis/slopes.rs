@@ -551,7 +551,13 @@ mod tests {
         let x: Vec<f64> = (1..=300).map(f64::from).collect();
         let y: Vec<f64> = x
             .iter()
-            .map(|v| if (*v as u64) % 17 == 0 { 771.0 } else { 770.0 })
+            .map(|v| {
+                if (*v as u64).is_multiple_of(17) {
+                    771.0
+                } else {
+                    770.0
+                }
+            })
             .collect();
         let groups = [(&x[..], &y[..])];
         let set = SlopeSet::with_brute_max(&groups, 0);

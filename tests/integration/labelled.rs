@@ -124,8 +124,6 @@ fn noise(rng: &mut ChaCha8Rng, n: usize, sigma: f64, phi: f64) -> Vec<f64> {
 /// One generated case and its truth.
 pub struct Case {
     pub kind: Kind,
-    pub n: usize,
-    pub sigma: f64,
     /// True growth over the run in noise sigmas (growing kinds).
     pub growth_sigmas: f64,
     /// True slope x horizon over the threshold that matters (0 for kinds that do not grow).
@@ -369,8 +367,6 @@ pub fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) ->
     };
     Case {
         kind,
-        n,
-        sigma,
         growth_sigmas,
         matter_ratio,
         input: SeriesInput {
