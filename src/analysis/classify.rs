@@ -4,13 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::cycles::{cycle_groups, floor_series, Cycles};
+use super::cycles::{cycle_groups, floor_series, Cycles, Floor};
+use super::explain::{jobs_to_decide, leak_flag, summarize, too_short, Explained};
 use super::shape::{bounded_growth, classify_pattern, warmup_length, ShapeFacts};
+use super::significance::{assess, resolution_of};
+use super::spikes::isolated_spikes;
 use super::trend::{self, TrendFit};
-use super::verdict::{LeakCall, Pattern, SeriesVerdict};
+use super::verdict::{LeakCall, SeriesVerdict};
 
 /// The parameters of the verdict (see `docs/verdict-method.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct VerdictParams {
     /// Significance level of the (two-sided) Mann-Kendall test.
     pub alpha: f64,
@@ -20,8 +24,11 @@ pub struct VerdictParams {
     pub effect_sigmas: f64,
     /// Fewest points of a series before any call.
     pub min_points: usize,
-    /// Fewest points of the fitted (floor) series before any call.
+    /// Fewest points of the fitted series before any call (no clear cycles).
     pub min_fit_points: usize,
+    /// Fewest floor points (clears) of a sawtooth before any call; its trend test also uses
+    /// every job after the first clear, compared with the same position of other cycles.
+    pub min_floor_points: usize,
     /// The Hamed-Rao correction is applied from this many fitted points on.
     pub autocorr_min_n: usize,
     /// A drop (a clear inferred from the series) falls by this many sigmas of the job-to-job
@@ -39,6 +46,16 @@ pub struct VerdictParams {
     pub bounded_min_tail_fraction: f64,
     /// Late onset: a flat-then-rising fit this much smaller than the line's residuals.
     pub late_onset_ratio: f64,
+    /// Practical significance: the growth is judged by what it adds within this many jobs
+    /// (`--horizon`).
+    pub horizon_jobs: u64,
+    /// A growth within the horizon of this fraction of the series' level matters.
+    pub matter_level_fraction: f64,
+    /// ... and never less than this many steps of the measurement's resolution.
+    pub matter_resolution_steps: f64,
+    /// With a memory limit: a growth within the horizon of this fraction of the headroom
+    /// (limit minus level) matters, when that is less than the level's share.
+    pub matter_limit_fraction: f64,
 }
 
 impl Default for VerdictParams {
@@ -46,9 +63,10 @@ impl Default for VerdictParams {
         VerdictParams {
             alpha: 0.02,
             ci_level: 0.95,
-            effect_sigmas: 2.0,
+            effect_sigmas: 3.0,
             min_points: 6,
             min_fit_points: 4,
+            min_floor_points: 3,
             autocorr_min_n: 10,
             drop_sigmas: 5.0,
             warmup_sigmas: 2.0,
@@ -56,6 +74,10 @@ impl Default for VerdictParams {
             bounded_penalty: 2.0,
             bounded_min_tail_fraction: 0.4,
             late_onset_ratio: 0.6,
+            horizon_jobs: 1000,
+            matter_level_fraction: 0.05,
+            matter_resolution_steps: 10.0,
+            matter_limit_fraction: 0.10,
         }
     }
 }
@@ -84,8 +106,21 @@ pub struct SeriesInput {
     pub limit: Option<f64>,
 }
 
-/// Judge one series.
-pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdict {
+/// A series prepared for its call: points, cycles, the fitted series and its trend.
+struct Fitted {
+    points: Vec<(u64, f64)>,
+    floor: Floor,
+    fit_points: Vec<(u64, f64)>,
+    warmup_jobs: u64,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    fit: TrendFit,
+    /// Job span of the fit.
+    span: f64,
+}
+
+/// Points, cycles, warm-up and the trend fit; `Err` with the verdict when too short.
+fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Box<SeriesVerdict>> {
     let mut points: Vec<(u64, f64)> = input
         .points
         .iter()
@@ -97,136 +132,156 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
     let n = points.len();
     if n < params.min_points {
         let missing = (params.min_points - n) as u64;
-        return too_short(
-            input,
-            &points,
-            missing,
-            format!("only {n} points; {} needed", params.min_points),
-        );
+        let why = format!("only {n} points; {} needed", params.min_points);
+        return Err(Box::new(too_short(input, &points, missing, why)));
     }
-
+    // Isolated spikes are left out before anything else looks at the series.
+    let spikes = isolated_spikes(
+        &points.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        resolution_of(points.iter().map(|(_, v)| *v)),
+    );
+    for &i in spikes.iter().rev() {
+        points.remove(i);
+    }
+    let n = points.len();
     let floor = floor_series(&points, &input.clears, params);
-    let cycles = floor.cycles;
-    let (fit_points, warmup_jobs) = match cycles {
+    let (fit_points, warmup_jobs, needed) = match floor.cycles {
         Cycles::None => {
             let w = warmup_length(&points, params);
-            (points[w..].to_vec(), w as u64)
+            (points[w..].to_vec(), w as u64, params.min_fit_points)
         }
-        _ => (floor.points.clone(), 0),
+        _ => (floor.points.clone(), 0, params.min_floor_points),
     };
-    if fit_points.len() < params.min_fit_points {
-        let missing = (params.min_fit_points - fit_points.len()) as u64 * floor.jobs_per_point();
-        return too_short(
-            input,
-            &fit_points,
-            missing,
-            format!(
-                "only {} floor points; {} needed",
-                fit_points.len(),
-                params.min_fit_points
-            ),
-        );
+    if fit_points.len() < needed {
+        let missing = (needed - fit_points.len()) as u64 * floor.jobs_per_point();
+        let what = if floor.cycles == Cycles::None {
+            ""
+        } else {
+            "floor "
+        };
+        let why = format!("only {} {what}points; {needed} needed", fit_points.len());
+        return Err(Box::new(too_short(input, &fit_points, missing, why)));
     }
-
     let x: Vec<f64> = fit_points.iter().map(|(j, _)| *j as f64).collect();
     let y: Vec<f64> = fit_points.iter().map(|(_, v)| *v).collect();
-    let fitted = match cycles {
+    let fitted = match floor.cycles {
         Cycles::None => trend::fit(&x, &y, params.ci_level, params.autocorr_min_n),
         _ => trend::fit_seasonal(&cycle_groups(&points, &floor), params.ci_level),
     };
     let Some(fit) = fitted else {
-        return too_short(
-            input,
-            &fit_points,
-            1,
-            "the fitted series cannot be fitted".into(),
-        );
+        let why = "the fitted series cannot be fitted".to_string();
+        return Err(Box::new(too_short(input, &fit_points, 1, why)));
     };
-    let (x_first, x_last) = match cycles {
+    let (x_first, x_last) = match floor.cycles {
         Cycles::None => (x[0], x[x.len() - 1]),
         _ => (
             floor.boundaries[0] as f64,
             (points[n - 1].0 as f64).max(x[x.len() - 1]),
         ),
     };
-    let span = x_last - x_first;
-    let growth = fit.growth_over(x_first, x_last);
-    let noise = fit.noise_sigma;
-    let threshold = (params.effect_sigmas * noise).max(input.min_growth);
+    Ok(Fitted {
+        points,
+        floor,
+        fit_points,
+        warmup_jobs,
+        x,
+        y,
+        fit,
+        span: x_last - x_first,
+    })
+}
+
+/// Judge one series.
+pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdict {
+    let f = match fit_series(input, params) {
+        Ok(f) => f,
+        Err(verdict) => return *verdict,
+    };
+    let Fitted { fit, span, .. } = &f;
+    let recent = recent_slope(&f, fit.slope);
+    let cycles = f.floor.cycles;
+    let n = f.points.len();
+    let growth = fit.slope * span;
+    let resolution = resolution_of(f.points.iter().map(|(_, v)| *v));
+    // Whole-number values carry a rounding noise of resolution / sqrt(12) at least.
+    let noise = fit.noise_sigma.max(resolution / 12f64.sqrt());
+    let threshold = (params.effect_sigmas * noise)
+        .max(input.min_growth)
+        .max(resolution);
     let significant_up = fit.p_value < params.alpha && fit.mk_z > 0.0;
-    let bounded = bounded_growth(&x, &y, params).or_else(|| {
-        if cycles == Cycles::None && warmup_jobs > 0 {
-            let xa: Vec<f64> = points.iter().map(|(j, _)| *j as f64).collect();
-            let ya: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
+    let bounded = bounded_growth(&f.x, &f.y, params).or_else(|| {
+        if cycles == Cycles::None && f.warmup_jobs > 0 {
+            let xa: Vec<f64> = f.points.iter().map(|(j, _)| *j as f64).collect();
+            let ya: Vec<f64> = f.points.iter().map(|(_, v)| *v).collect();
             bounded_growth(&xa, &ya, params)
         } else {
             None
         }
     });
+    let level = start_level(&f);
+    let practical = assess(
+        fit.slope,
+        recent,
+        fit.slope_ci.1.max(recent),
+        level,
+        resolution,
+        input.limit,
+        &input.unit,
+        params,
+    );
     let upper_growth = fit.slope_ci.1 * span;
 
     let (call, jobs_to_decide) = if significant_up && growth >= threshold && bounded.is_none() {
-        (LeakCall::Leak, None)
-    } else if (bounded.is_some() && growth > 0.0) || upper_growth < threshold {
+        let call = if practical.matters() {
+            LeakCall::Leak
+        } else {
+            LeakCall::SlowGrowth
+        };
+        (call, None)
+    } else if (bounded.is_some() && growth > 0.0)
+        || upper_growth < threshold
+        || practical.cannot_matter()
+    {
         // Growth that stopped, or growth too small to matter even at the top of its interval.
         (LeakCall::NoLeak, None)
     } else {
-        (
-            LeakCall::Inconclusive,
-            Some(jobs_to_decide(&fit, n, span, threshold, params)),
-        )
+        let more = jobs_to_decide(fit, n, *span, threshold, params);
+        (LeakCall::Inconclusive, Some(more))
     };
 
     let pattern = classify_pattern(
         &ShapeFacts {
             cycles,
             call,
-            warmup_jobs,
+            warmup_jobs: f.warmup_jobs,
             bounded,
-            points: &points,
-            x: &x,
-            y: &y,
-            fit: &fit,
+            points: &f.points,
+            x: &f.x,
+            y: &f.y,
+            fit,
         },
         params,
     );
-    let last_value = points
-        .iter()
-        .rev()
-        .take(3)
-        .map(|(_, v)| *v)
-        .fold(f64::MIN, f64::max);
-    let last_job = points[n - 1].0;
-    let projected_limit_job = match (input.limit, call) {
-        (Some(limit), LeakCall::Leak | LeakCall::Inconclusive) if fit.slope > 0.0 => {
-            let remaining = limit - last_value;
-            Some(if remaining <= 0.0 {
-                last_job
-            } else {
-                last_job + (remaining / fit.slope).ceil() as u64
-            })
-        }
-        _ => None,
-    };
-
-    let summary = summarize(
+    let projected_limit_job = projected_limit_job(&f.points, input.limit, call, fit.slope);
+    let summary = summarize(&Explained {
         input,
         call,
         pattern,
-        &fit,
+        fit,
         growth,
         threshold,
         bounded,
-        warmup_jobs,
+        warmup_jobs: f.warmup_jobs,
         jobs_to_decide,
-    );
+        practical: &practical,
+    });
     SeriesVerdict {
         series: input.name.clone(),
         unit: input.unit.clone(),
         call,
         leak: leak_flag(call),
         pattern,
-        warmup_jobs,
+        warmup_jobs: f.warmup_jobs,
         slope_per_job: fit.slope,
         slope_ci: fit.slope_ci,
         trend_p_value: fit.p_value,
@@ -234,125 +289,69 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
         noise_sigma: noise,
         jobs_to_decide,
         projected_limit_job,
-        floor: fit_points,
         summary,
         fit_intercept: Some(fit.intercept),
+        practical: Some(practical),
+        floor: f.fit_points,
     }
 }
 
-fn leak_flag(call: LeakCall) -> Option<bool> {
-    match call {
-        LeakCall::Leak => Some(true),
-        LeakCall::NoLeak => Some(false),
-        LeakCall::Inconclusive => None,
+/// The process's own level: the fitted line at the start of the fitted range (before the
+/// growth being judged added to it), or the median of the fitted values when the line
+/// starts at or below zero.
+fn start_level(f: &Fitted) -> f64 {
+    let x0 = match f.floor.cycles {
+        Cycles::None => f.x[0],
+        _ => f.floor.boundaries[0] as f64,
+    };
+    let at_start = f.fit.intercept + f.fit.slope * x0;
+    if at_start > 0.0 {
+        at_start
+    } else {
+        trend::median(&f.y).unwrap_or(0.0).abs()
     }
 }
 
-fn too_short(
-    input: &SeriesInput,
+/// Fewest fitted points for the recent half's slope to be used.
+pub const RECENT_MIN_POINTS: usize = 20;
+
+/// The slope of the most recent half of the fitted series (Theil-Sen), the rate the worker
+/// is likely to keep: a settling warm-up's tail slows down, a late leak speeds up. The
+/// overall slope for sawtooth fits (their slope is seasonal) and below
+/// [`RECENT_MIN_POINTS`] fitted points (a half of fewer is too noisy to say more).
+fn recent_slope(f: &Fitted, overall: f64) -> f64 {
+    let m = f.x.len();
+    if f.floor.cycles != Cycles::None || m < RECENT_MIN_POINTS {
+        return overall;
+    }
+    trend::theil_sen_slope(&f.x[m / 2..], &f.y[m / 2..]).unwrap_or(overall)
+}
+
+/// The job at which the highest of the last three values plus the slope reaches the limit.
+fn projected_limit_job(
     points: &[(u64, f64)],
-    missing: u64,
-    why: String,
-) -> SeriesVerdict {
-    SeriesVerdict {
-        series: input.name.clone(),
-        unit: input.unit.clone(),
-        call: LeakCall::Inconclusive,
-        leak: None,
-        pattern: Pattern::TooShort,
-        warmup_jobs: 0,
-        slope_per_job: 0.0,
-        slope_ci: (0.0, 0.0),
-        trend_p_value: 1.0,
-        total_growth: 0.0,
-        noise_sigma: 0.0,
-        jobs_to_decide: Some(missing.max(1)),
-        projected_limit_job: None,
-        floor: points.to_vec(),
-        summary: format!(
-            "{}: too short to judge ({why}); about {} more job(s) needed",
-            input.name,
-            missing.max(1)
-        ),
-        fit_intercept: None,
-    }
-}
-
-/// How many more jobs would likely decide an inconclusive series: enough for the trend test
-/// (|z| grows like n^1.5 under a steady slope) and for the effect size.
-fn jobs_to_decide(
-    fit: &TrendFit,
-    n: usize,
-    span: f64,
-    threshold: f64,
-    params: &VerdictParams,
-) -> u64 {
-    let nf = n as f64;
-    let cap = 10.0 * nf;
-    let z_needed = trend::normal_quantile(1.0 - params.alpha / 2.0);
-    let for_test = if fit.mk_z > 0.05 {
-        nf * ((z_needed / fit.mk_z).powf(2.0 / 3.0) - 1.0)
-    } else {
-        nf
-    };
-    let for_effect = if fit.slope > 0.0 {
-        threshold / fit.slope - span
-    } else {
-        nf
-    };
-    let jobs = for_test.max(for_effect).max(1.0).min(cap);
-    jobs.ceil() as u64
-}
-
-#[allow(clippy::too_many_arguments)]
-fn summarize(
-    input: &SeriesInput,
+    limit: Option<f64>,
     call: LeakCall,
-    pattern: Pattern,
-    fit: &TrendFit,
-    growth: f64,
-    threshold: f64,
-    bounded: Option<usize>,
-    warmup_jobs: u64,
-    jobs_to_decide: Option<u64>,
-) -> String {
-    let u = &input.unit;
-    let p_value = if fit.p_value < 0.001 {
-        "MK p<0.001".to_string()
-    } else {
-        format!("MK p={:.3}", fit.p_value)
-    };
-    let slope = format!(
-        "{:+.3} {u}/job (95% CI {:+.3} to {:+.3}), {p_value}",
-        fit.slope, fit.slope_ci.0, fit.slope_ci.1
-    );
-    // Sawtooth slopes come from the seasonal fit: each position of the clear cycle (the floor
-    // right after a clear, the next job, ...) compared with itself cycle after cycle.
-    let what = match pattern {
-        Pattern::SawtoothRisingFloor | Pattern::SawtoothFlatFloor => {
-            "series, at the same position of each clear cycle,"
+    slope: f64,
+) -> Option<u64> {
+    let last_value = points
+        .iter()
+        .rev()
+        .take(3)
+        .map(|(_, v)| *v)
+        .fold(f64::MIN, f64::max);
+    let last_job = points.last()?.0;
+    match (limit, call) {
+        (Some(limit), LeakCall::Leak | LeakCall::SlowGrowth | LeakCall::Inconclusive)
+            if slope > 0.0 =>
+        {
+            let remaining = limit - last_value;
+            Some(if remaining <= 0.0 {
+                last_job
+            } else {
+                last_job + (remaining / slope).ceil() as u64
+            })
         }
-        _ => "series",
-    };
-    match call {
-        LeakCall::Leak => format!(
-            "{}: leak ({}): the {what} grows {slope}; {:.1} {u} over the run, above the {:.1} {u} effect threshold",
-            input.name, pattern.name(), growth, threshold
-        ),
-        LeakCall::NoLeak if bounded.is_some() => format!(
-            "{}: no leak: growth stopped (rise then flat for the last part of the run); {slope}",
-            input.name
-        ),
-        LeakCall::NoLeak => format!(
-            "{}: no leak ({}{}): {slope}",
-            input.name,
-            pattern.name(),
-            if warmup_jobs > 0 { format!(", {warmup_jobs} warm-up job(s) left out") } else { String::new() }
-        ),
-        LeakCall::Inconclusive => format!(
-            "{}: inconclusive: {slope}; about {} more job(s) would decide",
-            input.name,
-            jobs_to_decide.unwrap_or(0)
-        ),
+        _ => None,
     }
 }

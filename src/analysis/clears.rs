@@ -24,7 +24,7 @@ pub fn clear_summary(trajectory: &Trajectory) -> ClearSummary {
         if rows.len() == 2 {
             Some(y[1] - y[0])
         } else {
-            trend::fit(&x, &y, 0.95, usize::MAX).map(|f| f.slope)
+            trend::theil_sen_slope(&x, &y)
         }
     } else {
         None

@@ -3,6 +3,7 @@
 //! the seasonal trend test.
 
 use super::classify::{ClearMark, VerdictParams};
+use super::significance::resolution_of;
 use super::trend;
 
 /// How the fitted series was built.
@@ -53,6 +54,9 @@ impl Floor {
 /// the clears to reset a series.
 const RESET_SIGMAS: f64 = 3.0;
 
+/// ... and this many steps of the values' resolution (whole MB in logs).
+const RESET_RESOLUTION_STEPS: f64 = 2.0;
+
 /// Whether the clear events are cycles of this series: the series falls at the clears by
 /// clearly more than it moves between other jobs.
 ///
@@ -63,7 +67,11 @@ const RESET_SIGMAS: f64 = 3.0;
 /// census count that clears leave alone (exactly +10 per job) has a median drop of 0: it is
 /// not a sawtooth, whatever the cache did.
 pub(crate) fn clears_reset(points: &[(u64, f64)], marks: &[ClearMark]) -> bool {
-    let is_boundary = |from: u64, to: u64| marks.iter().any(|m| m.job >= from && m.job < to);
+    // `marks` and `points` are sorted by job: binary searches keep this O(n log n).
+    let is_boundary = |from: u64, to: u64| {
+        let idx = marks.partition_point(|m| m.job < from);
+        idx < marks.len() && marks[idx].job < to
+    };
     let between: Vec<f64> = points
         .windows(2)
         .filter(|w| !is_boundary(w[0].0, w[1].0))
@@ -74,7 +82,7 @@ pub(crate) fn clears_reset(points: &[(u64, f64)], marks: &[ClearMark]) -> bool {
     let drops: Vec<f64> = marks
         .iter()
         .filter_map(|mark| {
-            let at = points.iter().position(|(j, _)| *j == mark.job)?;
+            let at = points.binary_search_by_key(&mark.job, |(j, _)| *j).ok()?;
             let before = points[at].1;
             match mark.after.filter(|v| v.is_finite()) {
                 Some(after) => Some(before - after),
@@ -88,7 +96,11 @@ pub(crate) fn clears_reset(points: &[(u64, f64)], marks: &[ClearMark]) -> bool {
         return false;
     };
     let scale = points.iter().fold(0.0_f64, |a, (_, v)| a.max(v.abs()));
-    drop > (RESET_SIGMAS * sigma).max(1e-9 * scale)
+    // Whole-number values (log lines in MB): a drop of one step is rounding, not a reset.
+    let resolution = resolution_of(points.iter().map(|(_, v)| *v));
+    drop > (RESET_SIGMAS * sigma)
+        .max(RESET_RESOLUTION_STEPS * resolution)
+        .max(1e-9 * scale)
 }
 
 /// Build the floor series: after-clear values (or cycle minima) when the series has clear
@@ -146,9 +158,10 @@ fn floor_from_events(points: &[(u64, f64)], marks: &[ClearMark]) -> Floor {
             continue;
         }
         let end = marks.get(i + 1).map_or(u64::MAX, |m| m.job);
-        let min = points
+        let from = points.partition_point(|(j, _)| *j <= mark.job);
+        let to = points.partition_point(|(j, _)| *j <= end);
+        let min = points[from..to.max(from)]
             .iter()
-            .filter(|(j, _)| *j > mark.job && *j <= end)
             .min_by(|a, b| a.1.total_cmp(&b.1));
         if let Some(&p) = min {
             floor.push(p);
@@ -214,7 +227,8 @@ fn detect_drops(points: &[(u64, f64)], params: &VerdictParams) -> Vec<usize> {
     }
     // The noise of the job-to-job differences, from the differences that are not candidates.
     let rest: Vec<f64> = diffs.iter().copied().filter(|d| -d < candidate).collect();
-    let sigma = trend::mad_sigma(&rest);
+    let resolution = resolution_of(points.iter().map(|(_, v)| *v));
+    let sigma = trend::mad_sigma(&rest).max(resolution);
     let threshold = (params.drop_sigmas * sigma).max(candidate);
     diffs
         .iter()

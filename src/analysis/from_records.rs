@@ -55,7 +55,20 @@ pub fn job_point(record: &JobRecord) -> JobPoint {
                 sites
             })
             .unwrap_or_default(),
+        kind: record_kind(record),
     }
+}
+
+/// A record's kind: its workload job's name, else its first document's file type.
+fn record_kind(record: &JobRecord) -> Option<String> {
+    if !record.workload_job.is_empty() {
+        return Some(record.workload_job.clone());
+    }
+    record
+        .documents
+        .first()
+        .and_then(|d| d.name.rsplit_once('.'))
+        .map(|(_, ext)| ext.to_ascii_lowercase())
 }
 
 /// The trajectory of a run.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::attribution::attribute;
 use super::cause;
 use super::classify::{judge_series, ClearMark, SeriesInput, VerdictParams};
 use super::clears::clear_summary;
@@ -50,10 +51,9 @@ pub fn clear_marks(
             after: clear_after(c),
         })
         .collect();
+    let cleared: std::collections::HashSet<u64> = marks.iter().map(|m| m.job).collect();
     for pair in trajectory.points.windows(2) {
-        if pair[1].worker_index != pair[0].worker_index
-            && !marks.iter().any(|m| m.job == pair[0].job)
-        {
+        if pair[1].worker_index != pair[0].worker_index && !cleared.contains(&pair[0].job) {
             marks.push(ClearMark {
                 job: pair[0].job,
                 after: None,
@@ -123,11 +123,32 @@ pub fn judge_run(trajectory: &Trajectory, params: &VerdictParams) -> RunVerdict 
             };
             judge_series(&empty, params)
         });
-    let cause = cause::explain(trajectory, &series, params);
+    let mut cause = cause::explain(trajectory, &series, params);
+    let attribution = if primary.unit == "MB" {
+        attribute(trajectory, &primary.series, &primary.unit, params.ci_level)
+    } else {
+        None
+    };
+    if let Some(a) = &attribution {
+        if matches!(primary.call, LeakCall::Leak | LeakCall::SlowGrowth) && !a.growing.is_empty() {
+            // A job kind whose jobs grow the series points at the holder like a census type.
+            let rows = a.kinds.iter().filter(|k| a.growing.contains(&k.kind));
+            let named: Vec<String> = rows
+                .map(|k| {
+                    format!(
+                        "job kind `{}`: {:+.2} {}/job (95% CI {:+.2} to {:+.2})",
+                        k.kind, k.per_job, a.unit, k.ci.0, k.ci.1
+                    )
+                })
+                .collect();
+            cause.suspects.splice(0..0, named);
+        }
+    }
     RunVerdict {
         primary,
         series,
         cause,
         clear_summary: clear_summary(trajectory),
+        attribution,
     }
 }

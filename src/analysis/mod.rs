@@ -1,18 +1,23 @@
 //! From trajectories to answers: diffs, trend statistics, the verdict, its cause, cache-clear
 //! effectiveness, the gate. Plain structs in, plain structs out; nothing here prints.
 
+pub mod attribution;
 pub mod cause;
 pub mod classify;
 pub mod clears;
 mod cycles;
 pub mod diagnostics;
 pub mod diff;
+mod explain;
 pub mod from_records;
 pub mod gate;
 pub mod judge;
 
 pub mod series;
 mod shape;
+pub mod significance;
+pub mod slopes;
+mod spikes;
 pub mod trend;
 pub mod verdict;
 

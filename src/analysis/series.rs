@@ -43,6 +43,10 @@ pub struct JobPoint {
     /// Live bytes by allocation site (MiB).
     #[serde(default)]
     pub site_mb: BTreeMap<String, f64>,
+    /// The job's kind, for attributing growth to inputs: the workload job's name (replay),
+    /// or the document type, pipeline, OCR engine and output formats (logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// A cache clear: memory just before (after the job) and just after.

@@ -1,8 +1,19 @@
 //! Trend statistics on a series of (job, value) points: the Theil-Sen slope with Sen's
 //! confidence interval, the Mann-Kendall trend test with the Hamed-Rao variance correction for
 //! autocorrelation, and a MAD-based noise estimate. Pure functions, no printing.
+//!
+//! Memory is linear and time O(n log n) (expected) in the number of points: slopes are
+//! selected without listing every pair ([`super::slopes`]), the Mann-Kendall S is an
+//! inversion count, and the Hamed-Rao autocorrelations stop at [`HAMED_RAO_MAX_LAG`].
 
 use statrs::distribution::{ContinuousCDF, Normal};
+
+use super::slopes::{inversions, SlopeSet};
+
+/// The Hamed-Rao correction sums the autocorrelations of lags 1 to this (or n - 3 if fewer).
+/// Up to 203 points this is every lag, as in the paper; beyond, longer lags are left out: their
+/// estimates come from ever fewer pairs and the sum costs n x lags.
+pub const HAMED_RAO_MAX_LAG: usize = 200;
 
 /// Scale factor turning a median absolute deviation into a normal sigma.
 pub const MAD_TO_SIGMA: f64 = 1.4826;
@@ -77,22 +88,6 @@ pub fn mad_sigma(values: &[f64]) -> f64 {
     median(&deviations).unwrap_or(0.0) * MAD_TO_SIGMA
 }
 
-/// All pairwise slopes (y_j - y_i) / (x_j - x_i) for i < j with distinct x, sorted.
-fn pairwise_slopes(x: &[f64], y: &[f64]) -> Vec<f64> {
-    let n = x.len();
-    let mut slopes = Vec::with_capacity(n * n.saturating_sub(1) / 2);
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let dx = x[j] - x[i];
-            if dx != 0.0 {
-                slopes.push((y[j] - y[i]) / dx);
-            }
-        }
-    }
-    slopes.sort_by(|a, b| a.total_cmp(b));
-    slopes
-}
-
 /// The Mann-Kendall Z of `s` with its variance `var_s` (continuity corrected); 0 without variance.
 fn mk_z(s: f64, var_s: f64) -> f64 {
     if var_s > 0.0 {
@@ -103,25 +98,22 @@ fn mk_z(s: f64, var_s: f64) -> f64 {
 }
 
 /// Sen's confidence interval of `slope` at `ci_level`: ranks M1, M2 + 1 of the sorted
-/// pairwise `slopes` (not empty), with the variance `var_s` of S.
-fn sen_slope_ci(slopes: &[f64], slope: f64, var_s: f64, ci_level: f64) -> (f64, f64) {
+/// pairwise slopes of `set` (not empty), with the variance `var_s` of S.
+fn sen_slope_ci(set: &SlopeSet, slope: f64, var_s: f64, ci_level: f64) -> (f64, f64) {
     let z = normal_quantile(0.5 + ci_level / 2.0);
-    let big_n = slopes.len() as f64;
+    let big_n = set.pairs() as f64;
     let c = z * var_s.sqrt();
     let m1 = ((big_n - c) / 2.0).round();
     let m2 = ((big_n + c) / 2.0).round();
-    let last = slopes.len().saturating_sub(1);
+    let last = set.pairs().saturating_sub(1);
     let lo_idx = if m1 >= 1.0 {
-        (m1 as usize - 1).min(last)
+        (m1 as u64 - 1).min(last)
     } else {
         0
     };
-    let hi_idx = if m2 >= 0.0 {
-        (m2 as usize).min(last)
-    } else {
-        0
-    };
-    (slopes[lo_idx].min(slope), slopes[hi_idx].max(slope))
+    let hi_idx = if m2 >= 0.0 { (m2 as u64).min(last) } else { 0 };
+    let bounds = set.select(&[lo_idx, hi_idx]);
+    (bounds[0].min(slope), bounds[1].max(slope))
 }
 
 /// The noise around a fit: the MAD sigma of the residuals, or their RMS when more than half
@@ -135,36 +127,37 @@ fn noise_sigma(residuals: &[f64]) -> f64 {
     }
 }
 
-/// Mann-Kendall S and its variance under no trend (with the tie correction).
+/// Mann-Kendall S and its variance under no trend (with the tie correction). S is the
+/// number of rising pairs minus falling pairs: all pairs minus tied pairs minus twice the
+/// falling ones, which are the inversions of the values' ranks (O(n log n)).
 fn mann_kendall_s(y: &[f64]) -> (f64, f64) {
     let n = y.len();
-    let mut s = 0.0;
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let d = y[j] - y[i];
-            if d > 0.0 {
-                s += 1.0;
-            } else if d < 0.0 {
-                s -= 1.0;
-            }
-        }
-    }
-    let mut sorted = y.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| y[a].total_cmp(&y[b]));
+    let mut dense = vec![0u32; n];
     let mut tie_term = 0.0;
+    let mut tied_pairs = 0.0;
     let mut i = 0;
-    while i < sorted.len() {
+    let mut rank = 0u32;
+    while i < n {
         let mut j = i + 1;
-        while j < sorted.len() && sorted[j] == sorted[i] {
+        while j < n && y[order[j]] == y[order[i]] {
             j += 1;
+        }
+        for &k in &order[i..j] {
+            dense[k] = rank;
         }
         let t = (j - i) as f64;
         if t > 1.0 {
             tie_term += t * (t - 1.0) * (2.0 * t + 5.0);
+            tied_pairs += t * (t - 1.0) / 2.0;
         }
+        rank += 1;
         i = j;
     }
     let nf = n as f64;
+    let falling = inversions(&dense, rank as usize) as f64;
+    let s = nf * (nf - 1.0) / 2.0 - tied_pairs - 2.0 * falling;
     let var = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - tie_term) / 18.0;
     (s, var.max(0.0))
 }
@@ -209,7 +202,7 @@ pub fn hamed_rao_factor(x: &[f64], y: &[f64], slope: f64, min_n: usize) -> f64 {
     let nf = n as f64;
     let bound = normal_quantile(0.975) / nf.sqrt();
     let mut sum = 0.0;
-    for k in 1..(n - 2) {
+    for k in 1..(n - 2).min(HAMED_RAO_MAX_LAG + 1) {
         let num: f64 = (0..(n - k)).map(|i| c[i] * c[i + k]).sum();
         let rho = num / denom;
         if rho.abs() > bound {
@@ -233,8 +226,11 @@ pub fn fit(x: &[f64], y: &[f64], ci_level: f64, autocorr_min_n: usize) -> Option
         return None;
     }
     let (x, y) = (&x[..n], &y[..n]);
-    let slopes = pairwise_slopes(x, y);
-    let slope = median(&slopes)?;
+    let set = SlopeSet::new(&[(x, y)]);
+    if set.pairs() == 0 {
+        return None;
+    }
+    let slope = set.median();
     let offsets: Vec<f64> = x.iter().zip(y).map(|(xi, yi)| yi - slope * xi).collect();
     let intercept = median(&offsets)?;
     let residuals: Vec<f64> = x
@@ -250,7 +246,7 @@ pub fn fit(x: &[f64], y: &[f64], ci_level: f64, autocorr_min_n: usize) -> Option
     let mk_z = mk_z(s, var_corrected);
     let p_value = two_sided_p(mk_z);
 
-    let slope_ci = sen_slope_ci(&slopes, slope, var_corrected, ci_level);
+    let slope_ci = sen_slope_ci(&set, slope, var_corrected, ci_level);
 
     Some(TrendFit {
         n,
@@ -280,17 +276,19 @@ pub fn fit_seasonal(groups: &[(Vec<f64>, Vec<f64>)], ci_level: f64) -> Option<Tr
     if n < 3 {
         return None;
     }
-    let mut slopes = Vec::new();
     let mut s_total = 0.0;
     let mut var_total = 0.0;
-    for (x, y) in &groups {
-        slopes.extend(pairwise_slopes(x, y));
+    for (_, y) in &groups {
         let (s, v) = mann_kendall_s(y);
         s_total += s;
         var_total += v;
     }
-    slopes.sort_by(|a, b| a.total_cmp(b));
-    let slope = median(&slopes)?;
+    let views: Vec<(&[f64], &[f64])> = groups.iter().map(|(x, y)| (&x[..], &y[..])).collect();
+    let set = SlopeSet::new(&views);
+    if set.pairs() == 0 {
+        return None;
+    }
+    let slope = set.median();
     let mut residuals = Vec::with_capacity(n);
     let mut intercepts = Vec::new();
     for (x, y) in &groups {
@@ -306,7 +304,7 @@ pub fn fit_seasonal(groups: &[(Vec<f64>, Vec<f64>)], ci_level: f64) -> Option<Tr
     let noise_sigma = noise_sigma(&residuals);
     let mk_z = mk_z(s_total, var_total);
     let p_value = two_sided_p(mk_z);
-    let slope_ci = sen_slope_ci(&slopes, slope, var_total, ci_level);
+    let slope_ci = sen_slope_ci(&set, slope, var_total, ci_level);
     let intercept = intercepts.first().copied().unwrap_or(0.0);
     Some(TrendFit {
         n,
@@ -319,6 +317,23 @@ pub fn fit_seasonal(groups: &[(Vec<f64>, Vec<f64>)], ci_level: f64) -> Option<Tr
         variance_factor: 1.0,
         noise_sigma,
     })
+}
+
+/// The Theil-Sen slope alone (no test, no interval): `None` for fewer than 2 distinct x.
+pub fn theil_sen_slope(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len().min(y.len());
+    let set = SlopeSet::new(&[(&x[..n], &y[..n])]);
+    (set.pairs() > 0).then(|| set.median())
+}
+
+/// The Theil-Sen line (slope, intercept) and the noise around it, without the test.
+pub fn theil_sen_line(x: &[f64], y: &[f64]) -> Option<(f64, f64, f64)> {
+    let n = x.len().min(y.len());
+    let slope = theil_sen_slope(&x[..n], &y[..n])?;
+    let offsets: Vec<f64> = x.iter().zip(y).map(|(xi, yi)| yi - slope * xi).collect();
+    let intercept = median(&offsets)?;
+    let residuals: Vec<f64> = offsets.iter().map(|o| o - intercept).collect();
+    Some((slope, intercept, noise_sigma(&residuals)))
 }
 
 /// Least-squares fit of y = a + b * f(x) for a basis function values `f`; returns (a, b, sse).
@@ -388,6 +403,23 @@ mod tests {
             .collect();
         let factor = hamed_rao_factor(&x, &y, 0.05, 10);
         assert!(factor > 1.0, "{factor}");
+    }
+
+    #[test]
+    fn mann_kendall_s_matches_the_pairwise_count() {
+        // Quantised values with many ties, in no particular order.
+        let y: Vec<f64> = (0..97u64)
+            .map(|i| ((i * 37 + 11) % 23 / 4) as f64)
+            .collect();
+        let mut brute = 0.0;
+        for i in 0..y.len() {
+            for j in (i + 1)..y.len() {
+                brute += (y[j] - y[i]).signum() * f64::from(u8::from(y[j] != y[i]));
+            }
+        }
+        let (s, var) = mann_kendall_s(&y);
+        assert_eq!(s, brute);
+        assert!(var > 0.0);
     }
 
     #[test]

@@ -5,9 +5,50 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeakCall {
+    /// The growth is statistically real and matters within the horizon.
     Leak,
     NoLeak,
+    /// The growth is statistically real but too small to matter within the horizon (see
+    /// [`Practical`]); shown with its projection, not a leak.
+    SlowGrowth,
     Inconclusive,
+}
+
+impl LeakCall {
+    /// The name as it appears in JSON (`slow_growth`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LeakCall::Leak => "leak",
+            LeakCall::NoLeak => "no_leak",
+            LeakCall::SlowGrowth => "slow_growth",
+            LeakCall::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// Practical significance: what the fitted growth adds within a horizon of jobs, against
+/// what would matter for this process (see `docs/verdict-method.md`, section 5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Practical {
+    /// Jobs of the horizon (`--horizon`).
+    pub horizon_jobs: u64,
+    /// Fitted slope x horizon, in the series' unit.
+    pub horizon_growth: f64,
+    /// The recent half's slope x horizon (the rate the worker keeps): this decides.
+    #[serde(default)]
+    pub recent_horizon_growth: f64,
+    /// Upper end of the slope interval x horizon.
+    pub horizon_growth_upper: f64,
+    /// Growth within the horizon at or above which a real growth is a leak.
+    pub threshold: f64,
+    /// What set the threshold, e.g. `5% of the 771 MB level`.
+    pub threshold_reason: String,
+    /// The series' own level: the fitted line at the start of the fitted range.
+    pub level: f64,
+    /// The measurement's resolution detected in the values (1 for whole numbers, else 0).
+    pub resolution: f64,
+    /// The projection a user reads, e.g. `+50 MB per 10,000 jobs`.
+    pub projection: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +121,9 @@ pub struct SeriesVerdict {
     /// `fit_intercept + slope_per_job * job` over the floor. `None` when no line was fitted.
     #[serde(default)]
     pub fit_intercept: Option<f64>,
+    /// Whether the growth matters within the horizon; `None` when no line was fitted.
+    #[serde(default)]
+    pub practical: Option<Practical>,
 }
 
 /// What the growth is, from the allocator layers.
@@ -125,11 +169,30 @@ pub struct RunVerdict {
     pub series: Vec<SeriesVerdict>,
     pub cause: Cause,
     pub clear_summary: ClearSummary,
+    /// Growth per job by job kind (workload job, or a log's document type and options), when
+    /// the run has at least two kinds.
+    #[serde(default)]
+    pub attribution: Option<super::attribution::Attribution>,
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Pattern;
+    use super::{LeakCall, Pattern};
+
+    #[test]
+    fn call_names_are_the_json_names() {
+        for c in [
+            LeakCall::Leak,
+            LeakCall::NoLeak,
+            LeakCall::SlowGrowth,
+            LeakCall::Inconclusive,
+        ] {
+            assert_eq!(
+                serde_json::to_value(c).ok(),
+                Some(serde_json::Value::String(c.name().to_string()))
+            );
+        }
+    }
 
     #[test]
     fn pattern_names_are_the_json_names() {

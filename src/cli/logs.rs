@@ -23,6 +23,10 @@ pub struct LogsArgs {
     /// Memory limit of the worker (e.g. `3GiB`), for the projected job reaching it.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Growth is a leak when what it adds within this many jobs matters (default 1000; see
+    /// docs/verdict-method.md); smaller real growth is `slow_growth`.
+    #[arg(long, value_name = "JOBS")]
+    pub horizon: Option<u64>,
     /// Where to write report.md, report.html and charts/
     /// (default: reports/<log name>-<timestamp>/).
     #[arg(long, value_name = "DIR")]
@@ -47,7 +51,11 @@ pub fn run(args: LogsArgs) -> crate::Result<i32> {
         },
         None => None,
     };
-    let analysis = analyse_file(&args.log, limit_mb, &VerdictParams::default())?;
+    let mut params = VerdictParams::default();
+    if let Some(h) = args.horizon {
+        params.horizon_jobs = h.max(1);
+    }
+    let analysis = analyse_file(&args.log, limit_mb, &params)?;
     let input = log_report_input(&analysis);
     let written = if args.no_report {
         Vec::new()

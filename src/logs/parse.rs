@@ -343,6 +343,39 @@ impl Builder {
     }
 }
 
+impl LogJob {
+    /// The job's kind for attribution: the file type of its documents (`[DOC OK]` names,
+    /// else the task's source lines) with the task's pipeline, OCR engine and output formats
+    /// (`[TASK START]`), e.g. `docx, standard, ocr=none, to=md`. `None` when the log says
+    /// nothing of them.
+    pub fn kind(&self) -> Option<String> {
+        let mut types: Vec<String> = self
+            .documents
+            .iter()
+            .map(|d| d.name.as_str())
+            .chain(
+                self.task
+                    .iter()
+                    .flat_map(|t| t.sources.iter().map(|s| s.1.as_str())),
+            )
+            .filter_map(|name| name.rsplit_once('.'))
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+            .collect();
+        types.sort();
+        types.dedup();
+        let mut parts = Vec::new();
+        if !types.is_empty() {
+            parts.push(types.join("+"));
+        }
+        if let Some(task) = &self.task {
+            parts.extend(task.pipeline.clone());
+            parts.extend(task.ocr.as_ref().map(|o| format!("ocr={o}")));
+            parts.extend(task.formats.as_ref().map(|f| format!("to={}", f.join(","))));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 /// Parse a log from a reader. Never fails on content; only reading can fail.
 pub fn parse_reader(reader: impl BufRead, origin: &str) -> std::io::Result<ParsedLog> {
     let mut builder = Builder {
@@ -403,6 +436,7 @@ impl ParsedLog {
                 outcome: j.outcome.clone(),
                 duration_secs: j.duration_secs,
                 rss_mb: j.rss_mb,
+                kind: j.kind(),
                 ..JobPoint::default()
             })
             .collect();
@@ -469,6 +503,11 @@ mod tests {
         );
         assert_eq!(log.lines_other, 1);
         assert_eq!(log.unreadable_count, 0);
+        assert_eq!(
+            first.kind().as_deref(),
+            Some("pdf, standard, ocr=easyocr, to=md,json")
+        );
+        assert_eq!(log.jobs[1].kind().as_deref(), Some("pdf"));
     }
 
     #[test]

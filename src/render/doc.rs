@@ -56,7 +56,7 @@ fn call_tone(call: LeakCall) -> Tone {
     match call {
         LeakCall::Leak => Tone::Bad,
         LeakCall::NoLeak => Tone::Good,
-        LeakCall::Inconclusive => Tone::Warn,
+        LeakCall::Inconclusive | LeakCall::SlowGrowth => Tone::Warn,
     }
 }
 
@@ -65,6 +65,7 @@ fn headline(v: &SeriesVerdict) -> Vec<Span> {
         LeakCall::Leak => "LEAK",
         LeakCall::NoLeak => "NO LEAK",
         LeakCall::Inconclusive => "INCONCLUSIVE",
+        LeakCall::SlowGrowth => "SLOW GROWTH",
     };
     let unit = if v.unit.is_empty() {
         String::new()

@@ -103,6 +103,7 @@ pub fn call(call: LeakCall) -> &'static str {
         LeakCall::Leak => "LEAK",
         LeakCall::NoLeak => "no leak",
         LeakCall::Inconclusive => "inconclusive",
+        LeakCall::SlowGrowth => "slow growth",
     }
 }
 

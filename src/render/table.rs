@@ -81,7 +81,7 @@ fn call_tone(call: LeakCall) -> Tone {
     match call {
         LeakCall::Leak => Tone::Bad,
         LeakCall::NoLeak => Tone::Good,
-        LeakCall::Inconclusive => Tone::Warn,
+        LeakCall::Inconclusive | LeakCall::SlowGrowth => Tone::Warn,
     }
 }
 

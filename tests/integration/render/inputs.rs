@@ -249,7 +249,7 @@ pub fn series_verdict(
         call,
         leak: match call {
             LeakCall::Leak => Some(true),
-            LeakCall::NoLeak => Some(false),
+            LeakCall::NoLeak | LeakCall::SlowGrowth => Some(false),
             LeakCall::Inconclusive => None,
         },
         pattern,
@@ -264,6 +264,7 @@ pub fn series_verdict(
         floor,
         summary: format!("{series}: synthetic verdict for the render tests."),
         fit_intercept: Some(first - slope * first_job),
+        practical: None,
     }
 }
 
@@ -338,6 +339,7 @@ pub fn leak_verdict(t: &Trajectory) -> RunVerdict {
             mean_freed_mb: Some(45.0),
             floor_growth_mb_per_cycle: Some(6.0),
         },
+        attribution: None,
     }
 }
 
@@ -489,6 +491,7 @@ pub fn seed_log_input() -> ReportInput {
             mean_freed_mb: Some(246.5),
             floor_growth_mb_per_cycle: Some(176.6),
         },
+        attribution: None,
     };
     let mut input = ReportInput::new("worker.log", trajectory, verdict);
     input.settings.push(("log".into(), "worker.log".into()));
