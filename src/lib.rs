@@ -8,6 +8,7 @@
 
 pub mod alloc;
 pub mod analysis;
+pub mod bounded;
 pub mod cli;
 pub mod error;
 pub mod logs;
