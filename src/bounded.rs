@@ -389,7 +389,9 @@ mod tests {
     fn directories_and_devices_are_refused_by_name() {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = read_file(dir.path(), 10, "max").unwrap_err();
-        assert!(err.to_string().ends_with("is a directory, not a regular file"));
+        assert!(err
+            .to_string()
+            .ends_with("is a directory, not a regular file"));
         let err = open_input(Path::new("/dev/zero"), InputKinds::RegularOrPipe).unwrap_err();
         assert!(err.to_string().contains("/dev/zero: is a character device"));
     }

@@ -148,7 +148,10 @@ pub(crate) fn plausible_size(field: &'static str, text: &str) -> Result<Option<u
     let Some((number, _)) = text.trim().split_once(' ') else {
         return Ok(crate::units::parse_logged_size(text));
     };
-    if number.parse::<f64>().is_ok_and(|v| !v.is_finite() || v > 1e18) {
+    if number
+        .parse::<f64>()
+        .is_ok_and(|v| !v.is_finite() || v > 1e18)
+    {
         return Err((
             field,
             text.trim().to_string(),
