@@ -536,7 +536,10 @@ mod tests {
         };
         let text = line.to_string();
         assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(text.starts_with("[DOC OK] a.md\\n[MEMORY] job_id=x"), "{text}");
+        assert!(
+            text.starts_with("[DOC OK] a.md\\n[MEMORY] job_id=x"),
+            "{text}"
+        );
         assert_eq!(escape_control("bell\u{7}\r"), "bell\\u{7}\\r");
     }
 

@@ -202,11 +202,17 @@ mod tests {
         let file = Source::File { path: path.clone() };
         assert_eq!(file.read_bounded(100).expect("fits").len(), 100);
         let err = file.read_bounded(99).unwrap_err();
-        assert!(err.contains("big.md: larger than the 99-byte bound"), "{err}");
+        assert!(
+            err.contains("big.md: larger than the 99-byte bound"),
+            "{err}"
+        );
         let dir_source = Source::File {
             path: dir.path().to_path_buf(),
         };
-        assert!(dir_source.read_bounded(99).unwrap_err().contains("is a directory"));
+        assert!(dir_source
+            .read_bounded(99)
+            .unwrap_err()
+            .contains("is a directory"));
         let inline = Source::from_bytes("b.md", &[b'y'; 100]);
         assert_eq!(inline.read_bounded(100).expect("fits").len(), 100);
         let err = inline.read_bounded(10).unwrap_err();

@@ -171,7 +171,7 @@ impl State<'_> {
             }
             Tag::Table(_) => {
                 self.flush();
-                self.table = Some(TableBuilder::default());
+                self.table = Some(TableBuilder::with_max_cells(self.limits.max_table_cells));
             }
             Tag::TableHead => {
                 self.in_table_head = true;
@@ -242,7 +242,9 @@ impl State<'_> {
                 self.cell.clear();
                 let header = self.in_table_head;
                 if let Some(table) = self.table.as_mut() {
-                    table.add_cell(text, 1, 1, header, false);
+                    table
+                        .add_cell(text, 1, 1, header, false)
+                        .map_err(|e| DocumentError::too_large(self.name, e.to_string()))?;
                 }
             }
             TagEnd::Table => {

@@ -11,6 +11,7 @@ pub mod docx;
 mod docx_body;
 pub mod format;
 pub mod html;
+mod html_depth;
 pub mod limits;
 pub mod markdown;
 pub mod model;
