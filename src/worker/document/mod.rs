@@ -17,6 +17,9 @@ pub mod markdown;
 pub mod model;
 pub mod pdf;
 mod pdf_cmap;
+mod pdf_fonts;
+mod pdf_nesting;
+mod pdf_streams;
 
 pub use format::DocumentFormat;
 pub use limits::Limits;
