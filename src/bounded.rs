@@ -145,24 +145,16 @@ pub fn open_input(path: &Path, kinds: InputKinds) -> Result<File, BoundedError> 
             path: path.to_path_buf(),
             kind,
         }),
+        // An accepted pipe: opened again blocking, which waits for its writer as `cat`
+        // would (non-blocking, a FIFO without a writer yet reads as empty).
         Some(_) => {
-            clear_nonblocking(&file);
-            Ok(file)
+            drop(file);
+            File::open(path).map_err(|source| BoundedError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
         }
         None => Ok(file),
-    }
-}
-
-/// Reads from an accepted pipe block again (it was opened non-blocking).
-fn clear_nonblocking(file: &File) {
-    use std::os::unix::io::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor this function's caller owns; no memory is passed.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags >= 0 {
-            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
-        }
     }
 }
 

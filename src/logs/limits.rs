@@ -60,14 +60,22 @@ impl From<LogError> for crate::Error {
         match err {
             LogError::Input(e) => {
                 let path = e.path().to_path_buf();
-                crate::Error::bad_input(path, "file", e.to_string())
+                let text = e.to_string();
+                let prefix = format!("{}: ", path.display());
+                let message = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
+                crate::Error::bad_input(path, "file", message)
             }
             LogError::Implausible {
                 ref origin, line, ..
             }
             | LogError::TooManyRecords {
                 ref origin, line, ..
-            } => crate::Error::bad_input(origin.clone(), format!("line {line}"), err.to_string()),
+            } => {
+                let text = err.to_string();
+                let prefix = format!("{origin}:{line}: ");
+                let message = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
+                crate::Error::bad_input(origin.clone(), format!("line {line}"), message)
+            }
         }
     }
 }

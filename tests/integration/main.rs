@@ -7,6 +7,7 @@ mod analysis;
 mod census;
 mod documents;
 mod gate;
+mod hostile;
 mod logs;
 mod render;
 mod replay;
