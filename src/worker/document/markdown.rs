@@ -393,7 +393,12 @@ mod tests {
 
     #[test]
     fn wide_tables_are_refused_before_parsing() {
-        let md = format!("{}|\n{}|\n{}", "|h".repeat(100), "|-".repeat(100), format!("{}|\n", "|x".repeat(100)).repeat(200));
+        let md = format!(
+            "{}|\n{}|\n{}",
+            "|h".repeat(100),
+            "|-".repeat(100),
+            format!("{}|\n", "|x".repeat(100)).repeat(200)
+        );
         assert_eq!(table_grid_estimate(&md), 100 * 201);
         let limits = Limits {
             max_table_cells: 10_000,

@@ -196,7 +196,12 @@ impl PageSource<'_> {
             match decode(stream, budget) {
                 Ok(data) => content.extend_from_slice(&data),
                 Err(DecodeError::OverBudget) => return Err(over_budget(self.name, self.limits)),
-                Err(_) => content.extend_from_slice(&stream.content),
+                Err(_) => {
+                    budget
+                        .take(stream.content.len())
+                        .map_err(|_| over_budget(self.name, self.limits))?;
+                    content.extend_from_slice(&stream.content);
+                }
             }
         }
         Ok(content)

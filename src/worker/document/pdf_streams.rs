@@ -32,7 +32,7 @@ impl Budget {
         Budget { left: max }
     }
 
-    fn take(&mut self, bytes: usize) -> Result<(), DecodeError> {
+    pub(crate) fn take(&mut self, bytes: usize) -> Result<(), DecodeError> {
         match self.left.checked_sub(bytes as u64) {
             Some(left) => {
                 self.left = left;
@@ -62,11 +62,12 @@ pub(crate) enum LoadFailure {
 }
 
 /// The stream's content with its filters decoded, the output counted against `budget`.
-/// A stream without filters is returned as is (not counted: it is in memory already).
+/// A stream without filters is copied, and the copy counted too (a page listing one stream
+/// a million times must not copy it a million times).
 pub(crate) fn decode(stream: &Stream, budget: &mut Budget) -> Result<Vec<u8>, DecodeError> {
     let filters = match stream.filters() {
         Ok(filters) if !filters.is_empty() => filters,
-        _ => return Ok(stream.content.clone()),
+        _ => return counted(stream.content.clone(), budget),
     };
     if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Image") {
         return Err(DecodeError::Unsupported);

@@ -91,6 +91,13 @@ fn pdf_cases() -> Vec<Case> {
         )
         .within(60, 1300)
         .slow(),
+        doc(
+            "pdf_one_content_stream_listed_100000_times",
+            "contents.pdf",
+            || gen::pdf_content_listed_many_times(100_000),
+            Expect::Error(DECOMPRESSED),
+        )
+        .within(30, 1300),
         // Was a stack overflow that killed the worker.
         doc(
             "pdf_object_stream_deep_nesting_overflows_the_stack",

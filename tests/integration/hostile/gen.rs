@@ -38,12 +38,15 @@ pub fn pdf(objects: &[(u32, Vec<u8>)], root: u32) -> Vec<u8> {
     out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
     for number in 1..size {
         match offsets.iter().find(|(n, _)| *n == number) {
-            Some((_, offset)) => out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes()),
+            Some((_, offset)) => {
+                out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes())
+            }
             None => out.extend_from_slice(b"0000000000 00000 f \n"),
         }
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {size} /Root {root} 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        format!("trailer\n<< /Size {size} /Root {root} 0 R >>\nstartxref\n{xref}\n%%EOF\n")
+            .as_bytes(),
     );
     out
 }
@@ -57,11 +60,23 @@ pub fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
 }
 
 /// Catalog (1), pages (2), `pages` pages (10..) sharing one content stream (3) and one font (4).
-pub fn pdf_with(content: Vec<u8>, font: Vec<u8>, extra: Vec<(u32, Vec<u8>)>, pages: u32) -> Vec<u8> {
+pub fn pdf_with(
+    content: Vec<u8>,
+    font: Vec<u8>,
+    extra: Vec<(u32, Vec<u8>)>,
+    pages: u32,
+) -> Vec<u8> {
     let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 10 + i)).collect();
     let mut objects = vec![
         (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
-        (2, format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" ")).into_bytes()),
+        (
+            2,
+            format!(
+                "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+                kids.join(" ")
+            )
+            .into_bytes(),
+        ),
         (3, content),
         (4, font),
     ];
@@ -80,7 +95,10 @@ fn plain_font() -> Vec<u8> {
 }
 
 fn text_content() -> Vec<u8> {
-    stream("", b"BT /F1 12 Tf 72 700 Td (Synthetic hostile test page) Tj ET")
+    stream(
+        "",
+        b"BT /F1 12 Tf 72 700 Td (Synthetic hostile test page) Tj ET",
+    )
 }
 
 /// The ToUnicode CMap that repeats one full range 20,000 times (1.9 KB compressed), on
@@ -90,7 +108,9 @@ pub fn pdf_cmap_repeated_range(pages: u32) -> Vec<u8> {
     for _ in 0..20_000 {
         cmap.extend_from_slice(b"<0000> <FFFF> <0041>\n");
     }
-    cmap.extend_from_slice(b"endbfrange endcmap CMapName currentdict /CMap defineresource pop end end\n");
+    cmap.extend_from_slice(
+        b"endbfrange endcmap CMapName currentdict /CMap defineresource pop end end\n",
+    );
     let font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 5 0 R >>".to_vec();
     let cmap_stream = stream("/Filter /FlateDecode", &zlib(&cmap));
     pdf_with(text_content(), font, vec![(5, cmap_stream)], pages)
@@ -103,6 +123,24 @@ pub fn pdf_flate_bomb_content(len: u64) -> Vec<u8> {
     pdf_with(content, plain_font(), vec![], 1)
 }
 
+/// One page whose `Contents` lists one plain 1 MiB stream `times` times.
+pub fn pdf_content_listed_many_times(times: usize) -> Vec<u8> {
+    let mut text = b"BT /F1 12 Tf 72 700 Td (synthetic) Tj ET\n".to_vec();
+    text.resize(1 << 20, b' ');
+    let contents = vec!["3 0 R"; times].join(" ");
+    let page = format!(
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [{contents}] /Resources << /Font << /F1 4 0 R >> >> >>"
+    );
+    let objects = vec![
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
+        (2, b"<< /Type /Pages /Kids [10 0 R] /Count 1 >>".to_vec()),
+        (3, stream("", &text)),
+        (4, plain_font()),
+        (10, page.into_bytes()),
+    ];
+    pdf(&objects, 1)
+}
+
 /// An object stream whose one object is an array nested `depth` deep.
 pub fn pdf_object_stream_deep(depth: usize) -> Vec<u8> {
     let mut object = "[".repeat(depth).into_bytes();
@@ -110,7 +148,10 @@ pub fn pdf_object_stream_deep(depth: usize) -> Vec<u8> {
     let header = b"20 0 ".to_vec();
     let mut data = header.clone();
     data.extend_from_slice(&object);
-    let dict = format!("/Type /ObjStm /N 1 /First {} /Filter /FlateDecode", header.len());
+    let dict = format!(
+        "/Type /ObjStm /N 1 /First {} /Filter /FlateDecode",
+        header.len()
+    );
     let objstm = stream(&dict, &zlib(&data));
     pdf_with(text_content(), plain_font(), vec![(6, objstm)], 1)
 }
@@ -125,7 +166,10 @@ pub fn pdf_object_stream_bomb(len: u64) -> Vec<u8> {
 /// A PDF whose `startxref` points at a cross-reference stream that inflates to `len` bytes.
 pub fn pdf_xref_stream_bomb(len: u64) -> Vec<u8> {
     let mut out = pdf_with(text_content(), plain_font(), vec![], 1);
-    let cut = out.windows(4).rposition(|w| w == b"xref").expect("has an xref");
+    let cut = out
+        .windows(4)
+        .rposition(|w| w == b"xref")
+        .expect("has an xref");
     out.truncate(cut);
     let xref_offset = out.len();
     let body = stream(
@@ -146,8 +190,15 @@ pub fn pdf_object_hidden_in_stream(depth: usize) -> Vec<u8> {
     let carrier = stream("", &hidden);
     let mut out = pdf_with(text_content(), plain_font(), vec![(6, carrier)], 1);
     // Point object 7's entry at the hidden header (the table lists 0..=10 by now: rebuild).
-    let hidden_at = out.windows(8).position(|w| w == b"7 0 obj\n").expect("hidden object");
-    let table = out.windows(6).rposition(|w| w == b"\nxref\n").expect("xref") + 1;
+    let hidden_at = out
+        .windows(8)
+        .position(|w| w == b"7 0 obj\n")
+        .expect("hidden object");
+    let table = out
+        .windows(6)
+        .rposition(|w| w == b"\nxref\n")
+        .expect("xref")
+        + 1;
     let entry_at = table + b"xref\n0 11\n".len() + 20 * 7;
     out[entry_at..entry_at + 20].copy_from_slice(format!("{hidden_at:010} 00000 n \n").as_bytes());
     out
@@ -201,7 +252,8 @@ pub fn docx(document_xml: &str) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
-    zip.start_file("word/document.xml", options).expect("in memory");
+    zip.start_file("word/document.xml", options)
+        .expect("in memory");
     zip.write_all(document_xml.as_bytes()).expect("in memory");
     zip.finish().expect("in memory").into_inner()
 }

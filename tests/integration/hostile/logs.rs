@@ -31,12 +31,21 @@ fn cases() -> Vec<Case> {
         // Was a 300-digit CI bound.
         log(
             "log_absurd_rss_taken_as_data",
-            || gen::log_with(5, &format!("[MEMORY] job_id=x | rss={}MB\n", "9".repeat(300))).into_bytes(),
+            || {
+                gen::log_with(
+                    5,
+                    &format!("[MEMORY] job_id=x | rss={}MB\n", "9".repeat(300)),
+                )
+                .into_bytes()
+            },
             Expect::Error(&["worker.log: line 11: rss = ", "64 TiB"]),
         ),
         log(
             "log_negative_duration",
-            || gen::log_with(2, "[JOB SUCCESS] job_id=x | task_id=t | duration=-5.00s\n").into_bytes(),
+            || {
+                gen::log_with(2, "[JOB SUCCESS] job_id=x | task_id=t | duration=-5.00s\n")
+                    .into_bytes()
+            },
             Expect::Error(&["line 5", "duration = -5s"]),
         ),
         log(
@@ -98,7 +107,8 @@ fn cases() -> Vec<Case> {
                 for _ in 0..2048 {
                     file.write_all(&chunk).expect("write");
                 }
-                file.write_all(b"MB\n[MEMORY] job_id=y | rss=5MB\n").expect("write");
+                file.write_all(b"MB\n[MEMORY] job_id=y | rss=5MB\n")
+                    .expect("write");
                 path
             },
             Expect::Success("1 jobs, 1 unreadable"),
@@ -147,6 +157,9 @@ fn log_endless_pipe_stops_at_the_total_bound() {
     };
     let err = parse_file_with(&path, &limits).unwrap_err().to_string();
     assert!(err.contains("endless.log"), "{err}");
-    assert!(err.contains("33554432-byte bound (max_total_bytes of a log)"), "{err}");
+    assert!(
+        err.contains("33554432-byte bound (max_total_bytes of a log)"),
+        "{err}"
+    );
     writer.join().expect("writer ends");
 }

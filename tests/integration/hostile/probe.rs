@@ -44,7 +44,12 @@ const RESULT: &str = "HOSTILE-RESULT";
 pub fn run(kind: Kind, path: &Path, name: &str, deadline: Duration, rss_ceiling: u64) -> Outcome {
     let exe = std::env::current_exe().expect("the test binary");
     let mut child = Command::new(exe)
-        .args(["--exact", "hostile::probe::child", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "hostile::probe::child",
+            "--ignored",
+            "--nocapture",
+        ])
         .args(["--test-threads", "1"])
         .env("HOSTILE_PROBE_KIND", format!("{kind:?}"))
         .env("HOSTILE_PROBE_PATH", path)
@@ -96,7 +101,11 @@ pub fn run(kind: Kind, path: &Path, name: &str, deadline: Duration, rss_ceiling:
         reported_peak = peak.parse::<u64>().ok();
         let (verdict, message) = rest.split_once('\t')?;
         let message = message.replace("\\n", "\n");
-        Some(if verdict == "ok" { Ok(message) } else { Err(message) })
+        Some(if verdict == "ok" {
+            Ok(message)
+        } else {
+            Err(message)
+        })
     });
     Outcome {
         result,
