@@ -18,6 +18,7 @@
 pub mod alloc;
 pub mod analysis;
 pub mod backend;
+pub mod bounded;
 pub mod cancel;
 pub mod census;
 pub mod cli;

@@ -1,6 +1,7 @@
 //! Reading docling-serve worker logs into a [`crate::analysis::Trajectory`], judging them like
 //! a replay, and turning them into a replayable workload ([`record`]).
 
+pub mod limits;
 pub mod parse;
 pub mod record;
 
@@ -12,8 +13,10 @@ use crate::analysis::{
     clears::clear_table, judge_run, Cause, ClearSummary, LeakCall, Pattern, RunVerdict,
     SeriesVerdict, Trajectory, VerdictParams,
 };
+pub use limits::{LogError, LogLimits};
 pub use parse::{
-    parse_file, parse_reader, LogDocument, LogJob, LogTask, ParsedLog, UnreadableLine,
+    parse_file, parse_file_with, parse_reader, parse_reader_with, LogDocument, LogJob, LogTask,
+    ParsedLog, UnreadableLine,
 };
 
 /// The headline verdict of a log, in the shape `logs --json` promises.

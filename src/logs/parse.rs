@@ -11,8 +11,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::{
+    check_count, check_mb, check_signed_mb, plausible_duration, plausible_size, Implausible,
+    LogError, LogLimits,
+};
 use crate::analysis::{ClearPoint, JobPoint, SourceKind, Trajectory};
-use crate::units::{parse_logged_duration, parse_logged_size};
+use crate::bounded::{InputKinds, LineReader};
 use crate::worker::loglines::strip_level_prefix;
 
 /// How many unreadable lines are kept as examples.
@@ -126,33 +130,56 @@ fn field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
-/// `1115MB`, `1115 MB`, `1115.5MB` -> MiB.
+/// `1115MB`, `1115 MB`, `1115.5MB` -> MiB (any finite or infinite number; checked by the caller).
 fn parse_mb(text: &str) -> Option<f64> {
     let number = text.trim().strip_suffix("MB")?.trim();
-    number.parse::<f64>().ok().filter(|v| v.is_finite())
+    number.parse::<f64>().ok()
 }
 
-/// `  [1/2] file: report.pdf (442.9 KB)`
-fn parse_source(message: &str) -> Option<(String, String, Option<u64>)> {
+/// Why a tagged line was not taken: unreadable (counted, reported), or implausible (fatal).
+enum LineError {
+    Unreadable(&'static str),
+    Implausible(Implausible),
+}
+
+impl From<&'static str> for LineError {
+    fn from(reason: &'static str) -> Self {
+        LineError::Unreadable(reason)
+    }
+}
+
+impl From<Implausible> for LineError {
+    fn from(found: Implausible) -> Self {
+        LineError::Implausible(found)
+    }
+}
+
+type Source = (String, String, Option<u64>);
+
+/// `  [1/2] file: report.pdf (442.9 KB)`: `None` when the line is not a source line.
+fn parse_source(message: &str) -> Option<Result<Source, Implausible>> {
     let rest = message.trim_start().strip_prefix('[')?;
     let (counts, rest) = rest.split_once("] ")?;
     let (a, b) = counts.split_once('/')?;
     a.parse::<usize>().ok()?;
     b.parse::<usize>().ok()?;
     let (kind, rest) = rest.split_once(": ")?;
-    match rest.rfind(" (") {
+    Some(match rest.rfind(" (") {
         Some(open) if rest.ends_with(')') => {
-            let size = parse_logged_size(&rest[open + 2..rest.len() - 1]);
-            Some((kind.to_string(), rest[..open].to_string(), size))
+            plausible_size("source size", &rest[open + 2..rest.len() - 1])
+                .map(|size| (kind.to_string(), rest[..open].to_string(), size))
         }
-        _ => Some((kind.to_string(), rest.to_string(), None)),
-    }
+        _ => Ok((kind.to_string(), rest.to_string(), None)),
+    })
 }
 
 struct Builder {
     log: ParsedLog,
     current: Option<LogJob>,
     worker_index: u32,
+    /// Records of the closed jobs (the job, its documents and sources): with the clears and
+    /// the open job, bounded by `max_records`.
+    records_closed: u64,
 }
 
 impl Builder {
@@ -167,9 +194,20 @@ impl Builder {
 
     fn close(&mut self) {
         if let Some(mut job) = self.current.take() {
+            self.records_closed += 1
+                + job.documents.len() as u64
+                + job.task.as_ref().map_or(0, |t| t.sources.len() as u64);
             job.job = self.log.jobs.len() as u64 + 1;
             self.log.jobs.push(job);
         }
+    }
+
+    /// Records kept so far: closed jobs and clears, plus the open job's documents and sources.
+    fn count_records(&self) -> u64 {
+        let open = self.current.as_ref().map_or(0, |job| {
+            1 + job.documents.len() as u64 + job.task.as_ref().map_or(0, |t| t.sources.len() as u64)
+        });
+        self.records_closed + self.log.clears.len() as u64 + open
     }
 
     fn unreadable(&mut self, line_no: u64, reason: &str, text: &str) {
@@ -183,20 +221,21 @@ impl Builder {
         }
     }
 
-    /// Read one line; `Err(reason)` when a tagged line cannot be read.
-    fn line(&mut self, line_no: u64, text: &str) -> Result<(), &'static str> {
-        let Some((tag, body)) = find_tag(text) else {
-            let message = strip_level_prefix(text);
-            if let Some(source) = parse_source(message) {
-                if let Some(task) = self.current.as_mut().and_then(|j| j.task.as_mut()) {
-                    task.sources.push(source);
-                    return Ok(());
-                }
+    /// Read one line; `Err` when a tagged line cannot be read or says something impossible.
+    fn line(&mut self, text: &str) -> Result<(), LineError> {
+        let message = strip_level_prefix(text);
+        // A source line first: a document name holding a tag (`[MEMORY] ...`) is a name.
+        if let Some(source) = parse_source(message) {
+            let source = source?;
+            if let Some(task) = self.current.as_mut().and_then(|j| j.task.as_mut()) {
+                task.sources.push(source);
+                return Ok(());
             }
+        }
+        let Some((tag, body)) = find_tag(text) else {
             self.log.lines_other += 1;
             return Ok(());
         };
-        let _ = line_no;
         match tag {
             "WORKER START" => {
                 if self.log.workers_started > 0
@@ -214,8 +253,17 @@ impl Builder {
                         .chars()
                         .take_while(|c| c.is_ascii_digit())
                         .collect();
-                    if let Ok(n) = digits.parse() {
-                        self.log.jobs_between_cache_clear = Some(n);
+                    if !digits.is_empty() {
+                        let too_big = || {
+                            (
+                                "jobs_between_cache_clear",
+                                digits.clone(),
+                                "a count must be at most 1000000000".to_string(),
+                            )
+                        };
+                        let n: u64 = digits.parse().map_err(|_| too_big())?;
+                        self.log.jobs_between_cache_clear =
+                            Some(check_count("jobs_between_cache_clear", n)?);
                     }
                 }
             }
@@ -235,17 +283,22 @@ impl Builder {
             }
             "TASK START" => {
                 let documents = match field(body, "documents") {
-                    Some(d) => Some(
-                        d.parse()
-                            .map_err(|_| "TASK START: documents is not a number")?,
-                    ),
+                    Some(d) => {
+                        let n: u64 = d
+                            .parse()
+                            .map_err(|_| "TASK START: documents is not a number")?;
+                        Some(check_count("documents", n)? as usize)
+                    }
                     None => None,
                 };
                 let task = LogTask {
                     task_id: field(body, "task_id").map(str::to_string),
                     task_type: field(body, "type").map(str::to_string),
                     documents,
-                    total_size_bytes: field(body, "total_size").and_then(parse_logged_size),
+                    total_size_bytes: match field(body, "total_size") {
+                        Some(t) => plausible_size("total_size", t)?,
+                        None => None,
+                    },
                     pipeline: field(body, "pipeline").map(str::to_string),
                     ocr: field(body, "ocr").map(str::to_string),
                     formats: field(body, "formats").map(|f| {
@@ -261,10 +314,10 @@ impl Builder {
             "DOC OK" | "DOC ✓" | "DOC FAILED" | "DOC ✗" => {
                 let (name, rest) = body.split_once(" | ").unwrap_or((body, ""));
                 if name.trim().is_empty() {
-                    return Err("DOC line without a document name");
+                    return Err("DOC line without a document name".into());
                 }
                 let size_bytes = match field(rest, "size") {
-                    Some(s) => Some(parse_logged_size(s).ok_or("DOC line: unreadable size")?),
+                    Some(s) => Some(plausible_size("size", s)?.ok_or("DOC line: unreadable size")?),
                     None => None,
                 };
                 let pages = match field(rest, "pages") {
@@ -276,7 +329,10 @@ impl Builder {
                     ok: matches!(tag, "DOC OK" | "DOC ✓"),
                     size_bytes,
                     pages,
-                    time_secs: field(rest, "time").and_then(parse_logged_duration),
+                    time_secs: match field(rest, "time") {
+                        Some(t) => plausible_duration("time", t)?,
+                        None => None,
+                    },
                 };
                 self.job().documents.push(doc);
             }
@@ -287,7 +343,10 @@ impl Builder {
                 }
             }
             "JOB SUCCESS" | "JOB FAILED" => {
-                let duration = field(body, "duration").and_then(parse_logged_duration);
+                let duration = match field(body, "duration") {
+                    Some(d) => plausible_duration("duration", d)?,
+                    None => None,
+                };
                 let job = self.job();
                 job.outcome = if tag == "JOB SUCCESS" {
                     "success".into()
@@ -305,6 +364,7 @@ impl Builder {
             "MEMORY" => {
                 let rss = field(body, "rss").ok_or("MEMORY line without rss=")?;
                 let rss_mb = parse_mb(rss).ok_or("MEMORY line: rss is not a number of MB")?;
+                let rss_mb = check_mb("rss", rss_mb)?;
                 let job = self.job();
                 job.rss_mb = Some(rss_mb);
                 if job.outcome == "died" {
@@ -319,8 +379,11 @@ impl Builder {
                     .ok_or("CACHE CLEAR line without (freed N MB)")?;
                 let after_mb =
                     parse_mb(after).ok_or("CACHE CLEAR: memory is not a number of MB")?;
+                let after_mb = check_mb("memory", after_mb)?;
                 let freed_mb = parse_mb(freed.trim().trim_end_matches(')'))
                     .ok_or("CACHE CLEAR: freed is not a number of MB")?;
+                let freed_mb = check_signed_mb("freed", freed_mb)?;
+                check_mb("memory + freed", after_mb + freed_mb)?;
                 // The clear follows the last closed job (or the open one, if its [MEMORY] is missing).
                 if self.current.is_some() {
                     self.close();
@@ -376,8 +439,52 @@ impl LogJob {
     }
 }
 
-/// Parse a log from a reader. Never fails on content; only reading can fail.
-pub fn parse_reader(reader: impl BufRead, origin: &str) -> std::io::Result<ParsedLog> {
+/// Parse a log from a reader with the default [`LogLimits`]; `origin` names it in errors.
+pub fn parse_reader(reader: impl BufRead, origin: &str) -> Result<ParsedLog, LogError> {
+    parse_reader_with(reader, origin, &LogLimits::default())
+}
+
+/// Parse a log from a reader. Lines that cannot be read are counted and reported; a number
+/// that reads but cannot be true, a read error or a passed bound is an error naming the line.
+pub fn parse_reader_with(
+    reader: impl BufRead,
+    origin: &str,
+    limits: &LogLimits,
+) -> Result<ParsedLog, LogError> {
+    let lines = LineReader::new(
+        reader,
+        Path::new(origin),
+        limits.max_line_bytes,
+        limits.max_total_bytes,
+        "max_total_bytes of a log",
+    );
+    read_lines(lines, origin, limits)
+}
+
+/// Parse a log file with the default [`LogLimits`].
+pub fn parse_file(path: &Path) -> crate::Result<ParsedLog> {
+    parse_file_with(path, &LogLimits::default())
+}
+
+/// Parse a log file: a regular file or a pipe (`<(kubectl logs ...)`), never a directory or a
+/// device; read within `limits`.
+pub fn parse_file_with(path: &Path, limits: &LogLimits) -> crate::Result<ParsedLog> {
+    let lines = LineReader::open(
+        path,
+        InputKinds::RegularOrPipe,
+        limits.max_line_bytes,
+        limits.max_total_bytes,
+        "max_total_bytes of a log",
+    )
+    .map_err(LogError::from)?;
+    Ok(read_lines(lines, &path.display().to_string(), limits)?)
+}
+
+fn read_lines<R: BufRead>(
+    mut lines: LineReader<R>,
+    origin: &str,
+    limits: &LogLimits,
+) -> Result<ParsedLog, LogError> {
     let mut builder = Builder {
         log: ParsedLog {
             origin: origin.to_string(),
@@ -385,43 +492,70 @@ pub fn parse_reader(reader: impl BufRead, origin: &str) -> std::io::Result<Parse
         },
         current: None,
         worker_index: 0,
+        records_closed: 0,
     };
-    let mut reader = reader;
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            break;
-        }
-        line_no += 1;
+    while let Some(line) = lines.next_line()? {
         builder.log.lines_total += 1;
-        let text = match std::str::from_utf8(&buf) {
-            Ok(t) => t.trim_end_matches(['\n', '\r']).to_string(),
-            Err(_) => {
-                let lossy = String::from_utf8_lossy(&buf).trim_end().to_string();
+        let line_no = line.number;
+        let mut bytes = line.bytes.as_slice();
+        while let Some(rest) = bytes.strip_suffix(b"\r") {
+            bytes = rest;
+        }
+        // A crash can leave a tail of NUL bytes (ext4): not a line of the log.
+        if bytes.iter().all(|&b| b == 0) && !bytes.is_empty() {
+            builder.log.lines_other += 1;
+            continue;
+        }
+        if line.truncated() {
+            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+            let reason = format!(
+                "{} bytes long, past the {}-byte line bound (max_line_bytes): skipped",
+                line.full_len, limits.max_line_bytes
+            );
+            builder.unreadable(line_no, &reason, &text);
+            continue;
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(bytes).into_owned();
                 if find_tag(&lossy).is_some() {
-                    builder.unreadable(line_no, "not valid UTF-8", &lossy);
+                    let at = e.valid_up_to();
+                    let reason = format!(
+                        "not valid UTF-8 at byte {} of the line (file offset {})",
+                        at + 1,
+                        line.offset + at as u64
+                    );
+                    builder.unreadable(line_no, &reason, &lossy);
                 } else {
                     builder.log.lines_other += 1;
                 }
                 continue;
             }
         };
-        if let Err(reason) = builder.line(line_no, &text) {
-            builder.unreadable(line_no, reason, &text);
+        match builder.line(text) {
+            Ok(()) => {}
+            Err(LineError::Unreadable(reason)) => builder.unreadable(line_no, reason, text),
+            Err(LineError::Implausible((field, value, reason))) => {
+                return Err(LogError::Implausible {
+                    origin: origin.to_string(),
+                    line: line_no,
+                    field: field.to_string(),
+                    value,
+                    reason,
+                })
+            }
+        }
+        if builder.count_records() > limits.max_records {
+            return Err(LogError::TooManyRecords {
+                origin: origin.to_string(),
+                line: line_no,
+                max: limits.max_records,
+            });
         }
     }
     builder.close();
     Ok(builder.log)
-}
-
-/// Parse a log file.
-pub fn parse_file(path: &Path) -> crate::Result<ParsedLog> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| crate::Error::bad_input(path, "file", format!("cannot open: {e}")))?;
-    parse_reader(std::io::BufReader::new(file), &path.display().to_string())
-        .map_err(|e| crate::Error::bad_input(path, "file", format!("cannot read: {e}")))
 }
 
 impl ParsedLog {
@@ -454,76 +588,9 @@ impl ParsedLog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+#[path = "parse_tests.rs"]
+mod tests;
 
-    fn parse(text: &str) -> ParsedLog {
-        parse_reader(text.as_bytes(), "test").expect("in-memory read")
-    }
-
-    #[test]
-    fn reads_both_prefix_styles_and_both_doc_tags() {
-        let log = parse(
-            "INFO:docling_serve.rq_worker_instrumented:[WORKER START] name=w | queues=convert | config={'jobs_between_cache_clear': 3, 'scratch_dir': '/x'}\n\
-             [JOB EXEC] job_id=a | task_id=t | queue=convert | trace_id=0\n\
-             [TASK START] task_id=t | type=convert | documents=1 | total_size=442.9 KB | pipeline=standard | ocr=easyocr | formats=md,json\n\
-             \x20 [1/1] file: report.pdf (442.9 KB)\n\
-             INFO:docling_serve.rq_worker_instrumented:[DOC ✓] report.pdf | status=success | size=442.9 KB | pages=10 | time=12.34s\n\
-             [JOB SUCCESS] job_id=a | task_id=t | duration=54.57s\n\
-             [MEMORY] job_id=a | rss=1115MB | jobs_total=1\n\
-             some other library says hello\n\
-             [DOC ✗] broken.pdf | status=failure | size=12 B | pages=0\n\
-             [JOB FAILED] job_id=b | task_id=u | duration=1.00s\n\
-             [MEMORY] job_id=b | rss=1120MB | jobs_total=2\n\
-             [CACHE CLEAR] jobs_since_last_clear=2 | converters=1 | pipelines=1 | memory=859MB (freed 261MB)\n",
-        );
-        assert_eq!(log.jobs_between_cache_clear, Some(3));
-        assert_eq!(log.jobs.len(), 2);
-        let first = &log.jobs[0];
-        assert_eq!(first.rss_mb, Some(1115.0));
-        assert_eq!(first.outcome, "success");
-        let task = first.task.as_ref().expect("task");
-        assert_eq!(
-            task.formats.as_deref(),
-            Some(&["md".to_string(), "json".to_string()][..])
-        );
-        assert_eq!(task.sources.len(), 1);
-        assert_eq!(first.documents[0].pages, Some(10));
-        assert!(first.documents[0].ok);
-        assert!(!log.jobs[1].documents[0].ok);
-        assert_eq!(log.jobs[1].outcome, "failed");
-        assert_eq!(log.clears.len(), 1);
-        assert_eq!(
-            (
-                log.clears[0].job,
-                log.clears[0].before_mb,
-                log.clears[0].freed_mb
-            ),
-            (2, 1120.0, 261.0)
-        );
-        assert_eq!(log.lines_other, 1);
-        assert_eq!(log.unreadable_count, 0);
-        assert_eq!(
-            first.kind().as_deref(),
-            Some("pdf, standard, ocr=easyocr, to=md,json")
-        );
-        assert_eq!(log.jobs[1].kind().as_deref(), Some("pdf"));
-    }
-
-    #[test]
-    fn unreadable_lines_are_counted_not_fatal() {
-        let log = parse("[MEMORY] job_id=a | rss=lots | jobs_total=1\n[MEMORY] job_id=b | rss=10MB\n[CACHE CLEAR] memory=?\n");
-        assert_eq!(log.unreadable_count, 2);
-        assert_eq!(log.unreadable[0].line, 1);
-        assert_eq!(log.jobs.len(), 1);
-        assert_eq!(log.jobs[0].rss_mb, Some(10.0));
-    }
-
-    #[test]
-    fn a_worker_restart_ends_an_open_job_as_died() {
-        let log = parse("[JOB EXEC] job_id=a | task_id=t\n[WORKER START] name=w | queues=q | config={}\n[JOB EXEC] job_id=b\n[MEMORY] job_id=b | rss=5MB | jobs_total=1\n");
-        assert_eq!(log.jobs.len(), 2);
-        assert_eq!(log.jobs[0].outcome, "died");
-        assert_eq!(log.jobs[1].worker_index, 1);
-    }
-}
+#[cfg(test)]
+#[path = "parse_hostile_tests.rs"]
+mod hostile_tests;

@@ -206,7 +206,10 @@ impl Worker {
         let loaded: Vec<(String, Result<Vec<u8>, String>)> = task
             .sources
             .iter()
-            .map(|source| (source.name(), load_source(source, scratch.path())))
+            .map(|source| {
+                let loaded = load_source(source, scratch.path(), self.limits.max_input_bytes);
+                (source.name(), loaded)
+            })
             .collect();
         let total_size_bytes: u64 = loaded
             .iter()
@@ -450,25 +453,15 @@ impl Worker {
 
 /// Read a source's bytes; base64 sources are decoded and written to the task's scratch
 /// folder, as docling-serve stages uploads before converting them.
-fn load_source(source: &Source, scratch: &Path) -> Result<Vec<u8>, String> {
-    match source {
-        Source::File { path } => {
-            std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-        }
-        Source::Base64 {
-            filename,
-            base64_string,
-        } => {
-            use base64::Engine;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(base64_string.trim())
-                .map_err(|e| format!("{filename}: invalid base64: {e}"))?;
-            let staged: PathBuf = scratch.join(safe_file_name(filename));
-            std::fs::write(&staged, &bytes)
-                .map_err(|e| format!("{filename}: staging in {}: {e}", scratch.display()))?;
-            Ok(bytes)
-        }
+fn load_source(source: &Source, scratch: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+    // Read with the input bound applied while reading (a 4 GiB file is refused, not read).
+    let bytes = source.read_bounded(max_bytes)?;
+    if let Source::Base64 { filename, .. } = source {
+        let staged: PathBuf = scratch.join(safe_file_name(filename));
+        std::fs::write(&staged, &bytes)
+            .map_err(|e| format!("{filename}: staging in {}: {e}", scratch.display()))?;
     }
+    Ok(bytes)
 }
 
 /// A name safe as one path component.

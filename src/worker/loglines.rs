@@ -93,9 +93,38 @@ pub enum LogLine {
     },
 }
 
+/// A line's text with every control character escaped (`\n`, `\r`, `\t`, `\u{1b}`): a
+/// field holding a newline (a document name) must not start a line of its own, which a log
+/// reader would take for the worker's (a fake `[MEMORY]` line).
+pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 impl fmt::Display for LogLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        f.write_str(&escape_control(&Raw(self).to_string()))
+    }
+}
+
+/// The line as its fields print, before escaping.
+struct Raw<'a>(&'a LogLine);
+
+impl fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             LogLine::WorkerStart { name, queues, config } => {
                 write!(f, "[WORKER START] name={name} | queues={queues} | config={config}")
             }
@@ -377,16 +406,20 @@ impl log::Log for LineLogger {
             .out
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // One record, one line: control characters in the message (a document name with a
+        // newline, an error's text) are escaped.
+        let message = record.args().to_string();
+        let message = escape_control(&message);
         let written = if self.prefix {
             writeln!(
                 out,
                 "{}:{}:{}",
                 python_level(record.level()),
                 record.target(),
-                record.args()
+                message
             )
         } else {
-            writeln!(out, "{}", record.args())
+            writeln!(out, "{message}")
         };
         // Logging must never fail a job: a closed stderr loses the line, nothing else.
         let _ = written.and_then(|()| out.flush());
@@ -488,6 +521,26 @@ mod tests {
             LogLine::parse("[MEMORY] job_id=x | rss=lots | jobs_total=1"),
             None
         );
+    }
+
+    #[test]
+    fn a_newline_in_a_document_name_cannot_inject_a_memory_line() {
+        let line = LogLine::Doc {
+            ok: true,
+            name: "a.md\n[MEMORY] job_id=x | rss=99999MB | jobs_total=1".into(),
+            status: "success".into(),
+            size_bytes: 10,
+            pages: 1,
+            time_secs: None,
+            errors: None,
+        };
+        let text = line.to_string();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            text.starts_with("[DOC OK] a.md\\n[MEMORY] job_id=x"),
+            "{text}"
+        );
+        assert_eq!(escape_control("bell\u{7}\r"), "bell\\u{7}\\r");
     }
 
     #[test]

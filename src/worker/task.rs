@@ -54,6 +54,42 @@ impl Source {
         }
     }
 
+    /// The document's bytes, at most `max_bytes` of them: a file is opened as a regular file
+    /// only (a directory, FIFO or device is refused naming the path) and read with the bound
+    /// applied while reading; inline base64 is refused from its length before decoding.
+    pub fn read_bounded(&self, max_bytes: u64) -> Result<Vec<u8>, String> {
+        match self {
+            Source::File { path } => {
+                crate::bounded::read_file(path, max_bytes, "max_input_bytes of a document")
+                    .map_err(|e| e.to_string())
+            }
+            Source::Base64 {
+                filename,
+                base64_string,
+            } => {
+                use base64::Engine;
+                let encoded = base64_string.trim();
+                // Four base64 characters carry three bytes.
+                let decoded_len = (encoded.len() as u64 / 4).saturating_mul(3);
+                if decoded_len > max_bytes.saturating_add(3) {
+                    return Err(format!(
+                        "{filename}: decodes to about {decoded_len} bytes, larger than the {max_bytes}-byte bound (max_input_bytes of a document)"
+                    ));
+                }
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .map_err(|e| format!("{filename}: invalid base64: {e}"))?;
+                if bytes.len() as u64 > max_bytes {
+                    return Err(format!(
+                        "{filename}: {} bytes, larger than the {max_bytes}-byte bound (max_input_bytes of a document)",
+                        bytes.len()
+                    ));
+                }
+                Ok(bytes)
+            }
+        }
+    }
+
     /// Inline bytes from a name and content (base64-encodes them).
     pub fn from_bytes(filename: impl Into<String>, bytes: &[u8]) -> Source {
         use base64::Engine;
@@ -134,6 +170,31 @@ pub struct JobReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_are_read_within_the_input_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.md");
+        std::fs::write(&path, vec![b'x'; 100]).expect("write");
+        let file = Source::File { path: path.clone() };
+        assert_eq!(file.read_bounded(100).expect("fits").len(), 100);
+        let err = file.read_bounded(99).unwrap_err();
+        assert!(
+            err.contains("big.md: larger than the 99-byte bound"),
+            "{err}"
+        );
+        let dir_source = Source::File {
+            path: dir.path().to_path_buf(),
+        };
+        assert!(dir_source
+            .read_bounded(99)
+            .unwrap_err()
+            .contains("is a directory"));
+        let inline = Source::from_bytes("b.md", &[b'y'; 100]);
+        assert_eq!(inline.read_bounded(100).expect("fits").len(), 100);
+        let err = inline.read_bounded(10).unwrap_err();
+        assert!(err.starts_with("b.md: decodes to about"), "{err}");
+    }
 
     #[test]
     fn task_json_round_trips_and_rejects_unknown_fields() {

@@ -238,16 +238,16 @@ fn two_replays_into_one_folder_never_mix_their_records() {
 #[test]
 fn a_closed_stdout_pipe_is_an_error_not_a_panic() {
     let log = project_root().join("fixtures/logs/seed-20-jobs.log");
-    let mut child = Command::new(binary())
+    // The read end is closed before the command starts (no race with a small output).
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let output = Command::new(binary())
         .arg("logs")
         .arg(&log)
         .arg("--no-report")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start logs");
-    drop(child.stdout.take());
-    let output = child.wait_with_output().expect("logs ends");
+        .stdout(writer)
+        .output()
+        .expect("logs ends");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(4), "{stderr}");

@@ -10,6 +10,7 @@ mod documents;
 mod engine;
 mod faults;
 mod gate;
+mod hostile;
 mod labelled;
 mod logs;
 mod protocol;

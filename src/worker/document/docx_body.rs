@@ -21,7 +21,6 @@ struct Paragraph {
     break_after: bool,
 }
 
-#[derive(Default)]
 struct TableState {
     builder: TableBuilder,
     cell_text: String,
@@ -32,6 +31,8 @@ struct TableState {
 }
 
 struct Walk<'a> {
+    name: &'a str,
+    max_cells: usize,
     styles: &'a HashMap<String, Style>,
     numbering: &'a Numbering,
     doc: Document,
@@ -53,6 +54,8 @@ pub(crate) fn parse_body(
     limits: &Limits,
 ) -> Result<Document, DocumentError> {
     let mut walk = Walk {
+        name,
+        max_cells: limits.max_table_cells,
         styles,
         numbering,
         doc: Document::new(name, DocumentFormat::Docx),
@@ -69,7 +72,7 @@ pub(crate) fn parse_body(
         match reader.next(name)? {
             Event::Start(e) => walk.start(&e, false),
             Event::Empty(e) => walk.start(&e, true),
-            Event::End(e) => walk.end(e.local_name().as_ref()),
+            Event::End(e) => walk.end(e.local_name().as_ref())?,
             Event::Text(t) if walk.in_text => {
                 let text = t.unescape().map_err(|e| {
                     DocumentError::malformed(name, DocumentFormat::Docx, format!("text: {e}"))
@@ -153,7 +156,13 @@ impl Walk<'_> {
                 self.math_depth += 1;
                 self.push_text(" ");
             }
-            b"tbl" if !empty => self.tables.push(TableState::default()),
+            b"tbl" if !empty => self.tables.push(TableState {
+                builder: TableBuilder::with_max_cells(self.max_cells),
+                cell_text: String::new(),
+                cell_span: 1,
+                vmerge: None,
+                header_row: false,
+            }),
             b"tr" if !empty => {
                 if let Some(t) = self.tables.last_mut() {
                     t.builder.start_row();
@@ -196,7 +205,7 @@ impl Walk<'_> {
         }
     }
 
-    fn end(&mut self, local: &[u8]) {
+    fn end(&mut self, local: &[u8]) -> Result<(), DocumentError> {
         match local {
             b"t" => self.in_text = false,
             b"oMath" => {
@@ -218,6 +227,7 @@ impl Walk<'_> {
                             .builder
                             .add_cell(text, 1, t.cell_span, t.header_row, false),
                     }
+                    .map_err(|e| DocumentError::too_large(self.name, e.to_string()))?;
                 }
             }
             b"tbl" => {
@@ -240,6 +250,7 @@ impl Walk<'_> {
             }
             _ => {}
         }
+        Ok(())
     }
 
     /// The style and its ancestors (bounded, cycles cut).

@@ -15,6 +15,7 @@ use super::{
 pub fn parse(name: &str, text: &str, limits: &Limits) -> Result<Document, DocumentError> {
     let mut doc = Document::new(name, DocumentFormat::Html);
     let mut page_no = 1;
+    check_depth(name, text, limits)?;
     let html = Html::parse_document(text);
     let mut walker = Walker::new(name, &mut doc, &mut page_no, limits);
     walker.walk(html.tree.root(), 0)?;
@@ -31,10 +32,19 @@ pub(crate) fn append_fragment(
     fragment: &str,
     limits: &Limits,
 ) -> Result<(), DocumentError> {
+    check_depth(name, fragment, limits)?;
     let html = Html::parse_fragment(fragment);
     let mut walker = Walker::new(name, doc, page_no, limits);
     walker.walk(html.tree.root(), 0)?;
     walker.flush();
+    Ok(())
+}
+
+/// Refuses nesting past the limit in one linear pass, before html5ever builds the tree.
+fn check_depth(name: &str, text: &str, limits: &Limits) -> Result<(), DocumentError> {
+    if super::html_depth::too_deep(text, limits.max_nesting_depth) {
+        return Err(DocumentError::too_deep(name, limits.max_nesting_depth));
+    }
     Ok(())
 }
 
@@ -238,7 +248,7 @@ impl<'a> Walker<'a> {
         node: ElementNode<'_>,
         depth: usize,
     ) -> Result<super::model::Table, DocumentError> {
-        let mut builder = TableBuilder::default();
+        let mut builder = TableBuilder::with_max_cells(self.limits.max_table_cells);
         let mut rows = Vec::new();
         for child in node.children() {
             match child.value().as_element().map(|e| e.name()) {
@@ -282,13 +292,15 @@ impl<'a> Walker<'a> {
                         .and_then(|v| v.trim().parse::<u32>().ok())
                         .unwrap_or(1)
                 };
-                builder.add_cell(
-                    collect_text(cell),
-                    span("rowspan"),
-                    span("colspan"),
-                    is_header || in_head,
-                    false,
-                );
+                builder
+                    .add_cell(
+                        collect_text(cell),
+                        span("rowspan"),
+                        span("colspan"),
+                        is_header || in_head,
+                        false,
+                    )
+                    .map_err(|e| DocumentError::too_large(self.name, e.to_string()))?;
             }
         }
         Ok(builder.finish())

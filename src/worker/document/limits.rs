@@ -20,8 +20,15 @@ pub struct Limits {
     pub max_pdf_objects: usize,
     /// The most pages a PDF may hold.
     pub max_pdf_pages: usize,
-    /// The most cells a CSV table may hold.
+    /// The most grid positions (rows x columns, spans included) one table may span, in every
+    /// table reader (HTML, Markdown, DOCX, CSV), counted as cells are added.
     pub max_table_cells: usize,
+    /// The most bytes a PDF's streams may decompress to in all (cross-reference and object
+    /// streams at load, ToUnicode CMaps, the read pages' contents), counted while inflating.
+    pub max_pdf_decompressed_bytes: u64,
+    /// The most character codes a PDF's ToUnicode CMaps may expand in all (ranges expanded,
+    /// not distinct codes: a range repeated 20,000 times counts 20,000 times).
+    pub max_pdf_cmap_codes: u64,
 }
 
 impl Default for Limits {
@@ -34,6 +41,8 @@ impl Default for Limits {
             max_pdf_objects: 2_000_000,
             max_pdf_pages: 10_000,
             max_table_cells: 4_000_000,
+            max_pdf_decompressed_bytes: 512 * 1024 * 1024,
+            max_pdf_cmap_codes: 2_000_000,
         }
     }
 }

@@ -46,6 +46,15 @@ pub fn parse(name: &str, text: &str, limits: &Limits) -> Result<Document, Docume
         cell: String::new(),
         image: None,
     };
+    if table_grid_estimate(text) > limits.max_table_cells as u64 {
+        return Err(DocumentError::too_large(
+            name,
+            format!(
+                "a table spans more than {} cells (rows x columns; max_table_cells)",
+                limits.max_table_cells
+            ),
+        ));
+    }
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     for event in Parser::new_ext(text, options) {
@@ -54,6 +63,52 @@ pub fn parse(name: &str, text: &str, limits: &Limits) -> Result<Document, Docume
     state.flush();
     state.doc.pages = plain_pages(state.page_no);
     Ok(state.doc)
+}
+
+/// The largest grid a GFM table of the text could span, found in one pass before
+/// pulldown-cmark parses (its first pass holds every cell of the document: 5 M cells cost
+/// 800 MB before the cell bound saw the first one). A table is a delimiter row (`|---|:-:|`)
+/// under a header; its width is the delimiter row's cell count, its rows run to the next
+/// blank line (an upper bound: a table may end sooner).
+fn table_grid_estimate(text: &str) -> u64 {
+    let mut largest = 0u64;
+    let mut lines = text.lines().peekable();
+    let mut previous_blank = true;
+    while let Some(line) = lines.next() {
+        let columns = delimiter_row_cells(line);
+        if columns == 0 || previous_blank {
+            previous_blank = line.trim().is_empty();
+            continue;
+        }
+        let mut rows = 1u64;
+        while lines.peek().is_some_and(|l| !l.trim().is_empty()) {
+            lines.next();
+            rows += 1;
+        }
+        largest = largest.max(rows.saturating_mul(columns));
+        previous_blank = true;
+    }
+    largest
+}
+
+/// The number of cells of a GFM delimiter row (`| --- | :-: |`), 0 when the line is not one.
+fn delimiter_row_cells(line: &str) -> u64 {
+    let trimmed = line.trim();
+    if !trimmed.contains('-') || !trimmed.contains('|') {
+        return 0;
+    }
+    let inner = trimmed.strip_prefix('|').unwrap_or(trimmed);
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut cells = 0u64;
+    for cell in inner.split('|') {
+        let cell = cell.trim();
+        let dashes = cell.trim_start_matches(':').trim_end_matches(':');
+        if dashes.is_empty() || !dashes.bytes().all(|b| b == b'-') {
+            return 0;
+        }
+        cells += 1;
+    }
+    cells
 }
 
 impl State<'_> {
@@ -171,7 +226,7 @@ impl State<'_> {
             }
             Tag::Table(_) => {
                 self.flush();
-                self.table = Some(TableBuilder::default());
+                self.table = Some(TableBuilder::with_max_cells(self.limits.max_table_cells));
             }
             Tag::TableHead => {
                 self.in_table_head = true;
@@ -242,7 +297,9 @@ impl State<'_> {
                 self.cell.clear();
                 let header = self.in_table_head;
                 if let Some(table) = self.table.as_mut() {
-                    table.add_cell(text, 1, 1, header, false);
+                    table
+                        .add_cell(text, 1, 1, header, false)
+                        .map_err(|e| DocumentError::too_large(self.name, e.to_string()))?;
                 }
             }
             TagEnd::Table => {
@@ -332,6 +389,29 @@ mod tests {
         );
         assert_eq!(doc.pages.len(), 2);
         assert_eq!(doc.items[9].prov.page_no, 2);
+    }
+
+    #[test]
+    fn wide_tables_are_refused_before_parsing() {
+        let md = format!(
+            "{}|\n{}|\n{}",
+            "|h".repeat(100),
+            "|-".repeat(100),
+            format!("{}|\n", "|x".repeat(100)).repeat(200)
+        );
+        assert_eq!(table_grid_estimate(&md), 100 * 201);
+        let limits = Limits {
+            max_table_cells: 10_000,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            parse("wide.md", &md, &limits),
+            Err(DocumentError::TooLarge { .. })
+        ));
+        assert!(parse("wide.md", &md, &Limits::default()).is_ok());
+        assert_eq!(delimiter_row_cells("| --- | :-: |"), 2);
+        assert_eq!(delimiter_row_cells("- a list item"), 0);
+        assert_eq!(delimiter_row_cells("---"), 0);
     }
 
     #[test]

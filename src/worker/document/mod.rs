@@ -11,11 +11,15 @@ pub mod docx;
 mod docx_body;
 pub mod format;
 pub mod html;
+mod html_depth;
 pub mod limits;
 pub mod markdown;
 pub mod model;
 pub mod pdf;
 mod pdf_cmap;
+mod pdf_fonts;
+mod pdf_nesting;
+mod pdf_streams;
 
 pub use format::DocumentFormat;
 pub use limits::Limits;

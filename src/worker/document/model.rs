@@ -177,19 +177,22 @@ impl Table {
     /// Builds a table from rows of cell texts (no spans); the first `header_rows` rows are
     /// column headers. Short rows are padded with empty cells to the widest row.
     pub fn from_rows(rows: Vec<Vec<String>>, header_rows: usize) -> Table {
-        let mut builder = TableBuilder::default();
+        // The caller bounds the rows (CSV counts its cells while reading).
+        let mut builder = TableBuilder::with_max_cells(usize::MAX);
         for (index, row) in rows.into_iter().enumerate() {
             builder.start_row();
             for text in row {
-                builder.add_cell(text, 1, 1, index < header_rows, false);
+                // Cannot fail: no cell bound.
+                let _ = builder.add_cell(text, 1, 1, index < header_rows, false);
             }
         }
         builder.finish()
     }
 }
 
-/// Builds a table row by row, placing cells around earlier row spans (as HTML does).
-#[derive(Debug, Default)]
+/// Builds a table row by row, placing cells around earlier row spans (as HTML does). The grid
+/// the table spans (rows x columns, what the exports fill) is bounded as cells are added.
+#[derive(Debug)]
 pub struct TableBuilder {
     cells: Vec<TableCell>,
     /// For each column, the row index up to which (exclusive) it is taken by a row span.
@@ -197,6 +200,22 @@ pub struct TableBuilder {
     row: Option<u32>,
     next_col: u32,
     num_cols: u32,
+    /// Rows the cells reach so far (the largest `row + row_span`).
+    rows_reached: u32,
+    max_cells: usize,
+}
+
+/// A table grew past the cell bound ([`super::Limits::max_table_cells`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a table spans more than {max_cells} cells (rows x columns; max_table_cells)")]
+pub struct TooManyCells {
+    pub max_cells: usize,
+}
+
+impl Default for TableBuilder {
+    fn default() -> Self {
+        TableBuilder::with_max_cells(super::Limits::default().max_table_cells)
+    }
 }
 
 /// Spans are clamped to this many rows/columns so that a hostile `colspan` cannot blow up the grid.
@@ -205,6 +224,31 @@ pub const MAX_TABLE_SPAN: u32 = 1000;
 pub const MAX_TABLE_COLS: u32 = 1000;
 
 impl TableBuilder {
+    /// A builder whose grid may span at most `max_cells` positions.
+    pub fn with_max_cells(max_cells: usize) -> Self {
+        TableBuilder {
+            cells: Vec::new(),
+            taken_until_row: Vec::new(),
+            row: None,
+            next_col: 0,
+            num_cols: 0,
+            rows_reached: 0,
+            max_cells,
+        }
+    }
+
+    /// Counts the grid the cells span so far against the bound.
+    fn check_grid(&mut self, row_end: u32) -> Result<(), TooManyCells> {
+        self.rows_reached = self.rows_reached.max(row_end);
+        let grid = u64::from(self.rows_reached) * u64::from(self.num_cols);
+        if grid > self.max_cells as u64 {
+            return Err(TooManyCells {
+                max_cells: self.max_cells,
+            });
+        }
+        Ok(())
+    }
+
     pub fn start_row(&mut self) {
         self.row = Some(self.row.map_or(0, |r| r + 1));
         self.next_col = 0;
@@ -218,7 +262,7 @@ impl TableBuilder {
         col_span: u32,
         column_header: bool,
         row_header: bool,
-    ) {
+    ) -> Result<(), TooManyCells> {
         if self.row.is_none() {
             self.start_row();
         }
@@ -238,7 +282,7 @@ impl TableBuilder {
                     last.text.push_str(&text);
                 }
             }
-            return;
+            return self.check_grid(row + 1);
         }
         let end = (col + col_span).min(MAX_TABLE_COLS);
         let col_span = end - col;
@@ -260,11 +304,12 @@ impl TableBuilder {
             row_header,
             census: Tally::new(),
         });
+        self.check_grid(row + row_span)
     }
 
     /// Continues the row span of the cell above the current row's next free column by one row
     /// (DOCX `w:vMerge` without `restart`); adds an empty cell when there is none above.
-    pub fn continue_row_span(&mut self, col_span: u32) {
+    pub fn continue_row_span(&mut self, col_span: u32) -> Result<(), TooManyCells> {
         if self.row.is_none() {
             self.start_row();
         }
@@ -291,6 +336,7 @@ impl TableBuilder {
                     *slot = row + 1;
                 }
                 self.next_col = end as u32;
+                self.check_grid(row + 1)
             }
             _ => self.add_cell(String::new(), 1, col_span, false, false),
         }
@@ -413,11 +459,11 @@ mod tests {
     fn table_builder_places_cells_around_row_spans() {
         let mut b = TableBuilder::default();
         b.start_row();
-        b.add_cell("a".into(), 2, 1, true, false);
-        b.add_cell("b".into(), 1, 2, true, false);
+        b.add_cell("a".into(), 2, 1, true, false).expect("fits");
+        b.add_cell("b".into(), 1, 2, true, false).expect("fits");
         b.start_row();
-        b.add_cell("c".into(), 1, 1, false, false);
-        b.add_cell("d".into(), 1, 1, false, false);
+        b.add_cell("c".into(), 1, 1, false, false).expect("fits");
+        b.add_cell("d".into(), 1, 1, false, false).expect("fits");
         let t = b.finish();
         assert_eq!((t.num_rows, t.num_cols), (2, 3));
         assert_eq!(t.grid(), vec![vec!["a", "b", "b"], vec!["a", "c", "d"]]);
@@ -426,15 +472,37 @@ mod tests {
     #[test]
     fn hostile_spans_are_clamped() {
         let mut b = TableBuilder::default();
-        b.add_cell("x".into(), u32::MAX, u32::MAX, false, false);
+        b.add_cell("x".into(), u32::MAX, u32::MAX, false, false)
+            .expect("1000 x 1000 fits the default bound");
         for _ in 0..5 {
-            b.add_cell("y".into(), 1, u32::MAX, false, false);
+            b.add_cell("y".into(), 1, u32::MAX, false, false)
+                .expect("joins the last cell");
         }
         let t = b.finish();
         assert_eq!(t.num_cols, MAX_TABLE_COLS);
         assert_eq!(t.num_rows, MAX_TABLE_SPAN);
         assert_eq!(t.cells.len(), 1);
         assert_eq!(t.cells[0].text, "x y y y y y");
+    }
+
+    #[test]
+    fn the_cell_bound_counts_the_spanned_grid_as_cells_are_added() {
+        let mut b = TableBuilder::with_max_cells(10_000);
+        b.add_cell("wide".into(), 1, 1000, false, false)
+            .expect("1 x 1000");
+        let mut refused_at = None;
+        for row in 1..300_000u32 {
+            b.start_row();
+            if b.add_cell("x".into(), 1, 1, false, false).is_err() {
+                refused_at = Some(row);
+                break;
+            }
+        }
+        assert_eq!(
+            refused_at,
+            Some(10),
+            "refused at the 11th row of a 1000-wide table"
+        );
     }
 
     #[test]

@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 
 use lopdf::content::Content;
-use lopdf::{Dictionary, Document as PdfDocument, Encoding, Object, ObjectId};
+use lopdf::{Document as PdfDocument, Object, ObjectId};
 
 use super::model::{Document, ItemKind, Page, PageSize};
-use super::pdf_cmap::ToUnicode;
+use super::pdf_fonts::{decode_to_unicode_streams, show_text, FontFailure, Fonts};
+use super::pdf_nesting::{max_nesting, max_object_nesting};
+use super::pdf_streams::{check_xref_streams, decode, load, Budget, DecodeError, LoadFailure};
 use super::{DocumentError, DocumentFormat, Limits};
 
 /// Parses a PDF's text layer; only the pages in `page_range` get their text extracted.
@@ -21,28 +23,29 @@ pub fn parse(
     limits: &Limits,
     page_range: Option<(u32, u32)>,
 ) -> Result<Document, DocumentError> {
-    let depth = max_nesting(bytes);
-    if depth > limits.max_nesting_depth {
-        return Err(DocumentError::too_deep(name, limits.max_nesting_depth));
-    }
-    let pdf = PdfDocument::load_mem(bytes)
-        .map_err(|e| DocumentError::malformed(name, DocumentFormat::Pdf, e))?;
+    check_nesting(name, bytes, limits)?;
+    let mut budget = Budget::new(limits.max_pdf_decompressed_bytes);
+    let loaded = check_xref_streams(bytes, &mut budget)
+        .and_then(|()| load(bytes, &mut budget, limits.max_nesting_depth));
+    let mut pdf = loaded.map_err(|failure| load_error(name, failure, limits))?;
     if pdf.objects.len() > limits.max_pdf_objects {
         return Err(DocumentError::too_large(
             name,
             format!(
-                "{} PDF objects, more than the {} allowed",
+                "{} PDF objects, more than the {} allowed (max_pdf_objects)",
                 pdf.objects.len(),
                 limits.max_pdf_objects
             ),
         ));
     }
+    decode_to_unicode_streams(&mut pdf, &mut budget)
+        .map_err(|failure| font_error(name, failure, limits))?;
     let page_ids: BTreeMap<u32, ObjectId> = pdf.get_pages();
     if page_ids.len() > limits.max_pdf_pages {
         return Err(DocumentError::too_large(
             name,
             format!(
-                "{} pages, more than the {} allowed",
+                "{} pages, more than the {} allowed (max_pdf_pages)",
                 page_ids.len(),
                 limits.max_pdf_pages
             ),
@@ -56,6 +59,7 @@ pub fn parse(
         ));
     }
     let mut doc = Document::new(name, DocumentFormat::Pdf);
+    let mut fonts = Fonts::new(&pdf, limits.max_pdf_cmap_codes);
     let mut page_lines = Vec::new();
     for (&page_no, &page_id) in &page_ids {
         doc.pages.push(Page {
@@ -64,7 +68,13 @@ pub fn parse(
         });
         let wanted = page_range.is_none_or(|(first, last)| (first..=last).contains(&page_no));
         if wanted {
-            page_lines.push((page_no, page_text_lines(name, &pdf, page_id, limits)?));
+            let page = PageSource {
+                name,
+                pdf: &pdf,
+                page_id,
+                limits,
+            };
+            page_lines.push((page_no, page.text_lines(&mut fonts, &mut budget)?));
         }
     }
     let body_size = body_font_size(page_lines.iter().flat_map(|(_, lines)| lines.iter()));
@@ -72,6 +82,58 @@ pub fn parse(
         lines_to_items(&mut doc, page_no, &lines, body_size);
     }
     Ok(doc)
+}
+
+/// The nesting lopdf's recursive parser would meet: the file as a whole, and every object a
+/// cross-reference entry could point at.
+fn check_nesting(name: &str, bytes: &[u8], limits: &Limits) -> Result<(), DocumentError> {
+    let max_depth = limits.max_nesting_depth;
+    if max_nesting(bytes) > max_depth {
+        return Err(DocumentError::too_deep(name, max_depth));
+    }
+    let max_work = bytes.len().saturating_mul(2).saturating_add(1 << 20);
+    match max_object_nesting(bytes, max_depth, max_work) {
+        Some(depth) if depth > max_depth => Err(DocumentError::too_deep(name, max_depth)),
+        Some(_) => Ok(()),
+        None => Err(DocumentError::malformed(
+            name,
+            DocumentFormat::Pdf,
+            "objects overlap each other (more than twice the file's bytes to scan)",
+        )),
+    }
+}
+
+fn over_budget(name: &str, limits: &Limits) -> DocumentError {
+    DocumentError::too_large(
+        name,
+        format!(
+            "PDF streams decompress to more than {} bytes (max_pdf_decompressed_bytes)",
+            limits.max_pdf_decompressed_bytes
+        ),
+    )
+}
+
+fn load_error(name: &str, failure: LoadFailure, limits: &Limits) -> DocumentError {
+    match failure {
+        LoadFailure::OverBudget => over_budget(name, limits),
+        LoadFailure::TooDeep => DocumentError::too_deep(name, limits.max_nesting_depth),
+        LoadFailure::Malformed(detail) => {
+            DocumentError::malformed(name, DocumentFormat::Pdf, detail)
+        }
+    }
+}
+
+fn font_error(name: &str, failure: FontFailure, limits: &Limits) -> DocumentError {
+    match failure {
+        FontFailure::OverBudget => over_budget(name, limits),
+        FontFailure::TooManyCodes => DocumentError::too_large(
+            name,
+            format!(
+                "ToUnicode CMaps expand to more than {} codes (max_pdf_cmap_codes)",
+                limits.max_pdf_cmap_codes
+            ),
+        ),
+    }
 }
 
 /// The page's MediaBox (inherited through `Parent`), in points.
@@ -107,10 +169,6 @@ struct Line {
     text: String,
 }
 
-fn is_font(dict: &Dictionary) -> bool {
-    matches!(dict.get(b"Type").and_then(Object::as_name), Ok(b"Font"))
-}
-
 fn number(object: Option<&Object>) -> f32 {
     object
         .and_then(|o| o.as_float().ok())
@@ -118,28 +176,65 @@ fn number(object: Option<&Object>) -> f32 {
         .unwrap_or(0.0)
 }
 
-fn page_text_lines(
-    name: &str,
-    pdf: &PdfDocument,
+/// One page to read text from.
+struct PageSource<'p> {
+    name: &'p str,
+    pdf: &'p PdfDocument,
     page_id: ObjectId,
-    limits: &Limits,
-) -> Result<Vec<Line>, DocumentError> {
-    let encodings: BTreeMap<Vec<u8>, Decoder> = pdf
-        .get_page_fonts(page_id)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, font)| is_font(font))
-        .filter_map(|(font_name, font)| decoder(pdf, font).map(|d| (font_name, d)))
-        .collect();
-    let Ok(content_bytes) = pdf.get_page_content(page_id) else {
-        return Ok(Vec::new());
-    };
-    if max_nesting(&content_bytes) > limits.max_nesting_depth {
-        return Err(DocumentError::too_deep(name, limits.max_nesting_depth));
+    limits: &'p Limits,
+}
+
+impl PageSource<'_> {
+    /// The page's content streams, decoded within the budget (a stream whose filter is not
+    /// decoded is taken raw, as lopdf does).
+    fn content(&self, budget: &mut Budget) -> Result<Vec<u8>, DocumentError> {
+        let mut content = Vec::new();
+        for id in self.pdf.get_page_contents(self.page_id) {
+            let Ok(stream) = self.pdf.get_object(id).and_then(Object::as_stream) else {
+                continue;
+            };
+            match decode(stream, budget) {
+                Ok(data) => content.extend_from_slice(&data),
+                Err(DecodeError::OverBudget) => return Err(over_budget(self.name, self.limits)),
+                Err(_) => {
+                    budget
+                        .take(stream.content.len())
+                        .map_err(|_| over_budget(self.name, self.limits))?;
+                    content.extend_from_slice(&stream.content);
+                }
+            }
+        }
+        Ok(content)
     }
-    let Ok(content) = Content::decode(&content_bytes) else {
-        return Ok(Vec::new());
-    };
+
+    fn text_lines(
+        &self,
+        fonts: &mut Fonts<'_>,
+        budget: &mut Budget,
+    ) -> Result<Vec<Line>, DocumentError> {
+        let encodings = fonts
+            .page_fonts(self.page_id)
+            .map_err(|failure| font_error(self.name, failure, self.limits))?;
+        let content_bytes = self.content(budget)?;
+        if max_nesting(&content_bytes) > self.limits.max_nesting_depth {
+            return Err(DocumentError::too_deep(
+                self.name,
+                self.limits.max_nesting_depth,
+            ));
+        }
+        let Ok(content) = Content::decode(&content_bytes) else {
+            return Ok(Vec::new());
+        };
+        Ok(content_lines(&content, &encodings, fonts))
+    }
+}
+
+/// The text lines the content's operators show.
+fn content_lines(
+    content: &Content,
+    encodings: &BTreeMap<Vec<u8>, usize>,
+    fonts: &Fonts<'_>,
+) -> Vec<Line> {
     let mut lines = Vec::new();
     let mut current = Line {
         y: 0.0,
@@ -147,7 +242,7 @@ fn page_text_lines(
         text: String::new(),
     };
     let (mut font_size, mut scale, mut leading, mut line_y) = (12.0f32, 1.0f32, 0.0f32, 0.0f32);
-    let mut encoding: Option<&Decoder> = None;
+    let mut encoding = None;
     let finish_line = |current: &mut Line, lines: &mut Vec<Line>, y: f32, size: f32| {
         if !current.text.trim().is_empty() {
             lines.push(std::mem::replace(
@@ -176,7 +271,8 @@ fn page_text_lines(
                 encoding = operands
                     .first()
                     .and_then(|o| o.as_name().ok())
-                    .and_then(|n| encodings.get(n));
+                    .and_then(|n| encodings.get(n))
+                    .and_then(|&index| fonts.decoder(index));
                 font_size = number(operands.get(1)).abs();
             }
             "TL" => leading = number(operands.first()),
@@ -225,78 +321,7 @@ fn page_text_lines(
         }
     }
     finish_line(&mut current, &mut lines, line_y, font_size * scale);
-    Ok(lines)
-}
-
-/// How a font's string bytes become text: its ToUnicode CMap (read here, as lopdf refuses
-/// many real ones), else lopdf's encoding tables.
-struct Decoder<'a> {
-    cmap: Option<ToUnicode>,
-    encoding: Option<Encoding<'a>>,
-}
-
-fn decoder<'a>(pdf: &'a PdfDocument, font: &'a Dictionary) -> Option<Decoder<'a>> {
-    let cmap = font
-        .get(b"ToUnicode")
-        .ok()
-        .and_then(|o| o.as_reference().ok())
-        .and_then(|id| pdf.get_object(id).ok())
-        .and_then(|o| o.as_stream().ok())
-        .and_then(|stream| {
-            stream
-                .decompressed_content()
-                .ok()
-                .or_else(|| Some(stream.content.clone()))
-        })
-        .and_then(|bytes| ToUnicode::parse(&bytes))
-        .map(|mut cmap| {
-            // Simple fonts use one-byte codes whatever their CMap's code space claims.
-            if !matches!(font.get(b"Subtype").and_then(Object::as_name), Ok(b"Type0")) {
-                cmap.code_bytes = 1;
-            }
-            cmap
-        });
-    let encoding = font.get_font_encoding(pdf).ok();
-    (cmap.is_some() || encoding.is_some()).then_some(Decoder { cmap, encoding })
-}
-
-fn show_text(out: &mut String, encoding: Option<&Decoder>, operands: &[Object]) {
-    for operand in operands {
-        match operand {
-            Object::String(bytes, _) => {
-                let Some(decoder) = encoding else {
-                    push_ascii(out, bytes);
-                    continue;
-                };
-                // lopdf's encoding when it reads the font (its CMap reader is the more complete
-                // where it works); else our CMap reader; else printable ASCII.
-                if let Some(text) = decoder
-                    .encoding
-                    .as_ref()
-                    .and_then(|e| PdfDocument::decode_text(e, bytes).ok())
-                {
-                    out.push_str(&text);
-                } else if let Some(cmap) = &decoder.cmap {
-                    cmap.decode(bytes, out);
-                } else {
-                    push_ascii(out, bytes);
-                }
-            }
-            Object::Array(items) => show_text(out, encoding, items),
-            Object::Integer(i) if *i < -200 => out.push(' '),
-            Object::Real(r) if *r < -200.0 => out.push(' '),
-            _ => {}
-        }
-    }
-}
-
-fn push_ascii(out: &mut String, bytes: &[u8]) {
-    out.extend(
-        bytes
-            .iter()
-            .filter(|b| b.is_ascii_graphic() || **b == b' ')
-            .map(|&b| b as char),
-    );
+    lines
 }
 
 /// The font size carrying the most characters.
@@ -384,74 +409,9 @@ fn flush_paragraph(doc: &mut Document, page_no: u32, paragraph: &mut String) {
     paragraph.clear();
 }
 
-/// The deepest nesting of `[` and `<<` outside literal strings, comments and streams.
-pub(crate) fn max_nesting(bytes: &[u8]) -> usize {
-    let (mut depth, mut max_depth, mut i) = (0usize, 0usize, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'[' => {
-                depth += 1;
-                max_depth = max_depth.max(depth);
-            }
-            b'<' if bytes.get(i + 1) == Some(&b'<') => {
-                depth += 1;
-                max_depth = max_depth.max(depth);
-                i += 1;
-            }
-            b']' => depth = depth.saturating_sub(1),
-            b'>' if bytes.get(i + 1) == Some(&b'>') => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            b'%' => {
-                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'(' => {
-                // A literal string: balanced parentheses, backslash escapes.
-                let mut parens = 1usize;
-                i += 1;
-                while i < bytes.len() && parens > 0 {
-                    match bytes[i] {
-                        b'\\' => i += 1,
-                        b'(' => parens += 1,
-                        b')' => parens -= 1,
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                continue;
-            }
-            b's' if bytes[i..].starts_with(b"stream")
-                && (i == 0 || !bytes[i - 1].is_ascii_alphabetic()) =>
-            {
-                if let Some(end) = find(&bytes[i + 6..], b"endstream") {
-                    i += 6 + end + 9;
-                    continue;
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    max_depth
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nesting_skips_strings_and_streams() {
-        assert_eq!(max_nesting(b"<< /A [1 [2]] >>"), 3);
-        assert_eq!(max_nesting(b"(a[[[[\\)) [1]"), 1);
-        assert_eq!(max_nesting(b"stream\n[[[[[[\nendstream [x]"), 1);
-    }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {

@@ -1,0 +1,10 @@
+//! Fuzz target: the Html reader never panics on any input.
+#![no_main]
+
+use docling_memprof::worker::document::DocumentFormat;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| common::check("x.html", DocumentFormat::Html, data));

@@ -1,0 +1,73 @@
+//! The log reader on the seed's formats.
+
+use super::*;
+
+fn parse(text: &str) -> ParsedLog {
+    parse_reader(text.as_bytes(), "test").expect("in-memory read")
+}
+
+#[test]
+fn reads_both_prefix_styles_and_both_doc_tags() {
+    let log = parse(
+        "INFO:docling_serve.rq_worker_instrumented:[WORKER START] name=w | queues=convert | config={'jobs_between_cache_clear': 3, 'scratch_dir': '/x'}\n\
+         [JOB EXEC] job_id=a | task_id=t | queue=convert | trace_id=0\n\
+         [TASK START] task_id=t | type=convert | documents=1 | total_size=442.9 KB | pipeline=standard | ocr=easyocr | formats=md,json\n\
+         \x20 [1/1] file: report.pdf (442.9 KB)\n\
+         INFO:docling_serve.rq_worker_instrumented:[DOC ✓] report.pdf | status=success | size=442.9 KB | pages=10 | time=12.34s\n\
+         [JOB SUCCESS] job_id=a | task_id=t | duration=54.57s\n\
+         [MEMORY] job_id=a | rss=1115MB | jobs_total=1\n\
+         some other library says hello\n\
+         [DOC ✗] broken.pdf | status=failure | size=12 B | pages=0\n\
+         [JOB FAILED] job_id=b | task_id=u | duration=1.00s\n\
+         [MEMORY] job_id=b | rss=1120MB | jobs_total=2\n\
+         [CACHE CLEAR] jobs_since_last_clear=2 | converters=1 | pipelines=1 | memory=859MB (freed 261MB)\n",
+    );
+    assert_eq!(log.jobs_between_cache_clear, Some(3));
+    assert_eq!(log.jobs.len(), 2);
+    let first = &log.jobs[0];
+    assert_eq!(first.rss_mb, Some(1115.0));
+    assert_eq!(first.outcome, "success");
+    let task = first.task.as_ref().expect("task");
+    assert_eq!(
+        task.formats.as_deref(),
+        Some(&["md".to_string(), "json".to_string()][..])
+    );
+    assert_eq!(task.sources.len(), 1);
+    assert_eq!(first.documents[0].pages, Some(10));
+    assert!(first.documents[0].ok);
+    assert!(!log.jobs[1].documents[0].ok);
+    assert_eq!(log.jobs[1].outcome, "failed");
+    assert_eq!(log.clears.len(), 1);
+    assert_eq!(
+        (
+            log.clears[0].job,
+            log.clears[0].before_mb,
+            log.clears[0].freed_mb
+        ),
+        (2, 1120.0, 261.0)
+    );
+    assert_eq!(log.lines_other, 1);
+    assert_eq!(log.unreadable_count, 0);
+    assert_eq!(
+        log.jobs[0].kind().as_deref(),
+        Some("pdf, standard, ocr=easyocr, to=md,json")
+    );
+    assert_eq!(log.jobs[1].kind().as_deref(), Some("pdf"));
+}
+
+#[test]
+fn unreadable_lines_are_counted_not_fatal() {
+    let log = parse("[MEMORY] job_id=a | rss=lots | jobs_total=1\n[MEMORY] job_id=b | rss=10MB\n[CACHE CLEAR] memory=?\n");
+    assert_eq!(log.unreadable_count, 2);
+    assert_eq!(log.unreadable[0].line, 1);
+    assert_eq!(log.jobs.len(), 1);
+    assert_eq!(log.jobs[0].rss_mb, Some(10.0));
+}
+
+#[test]
+fn a_worker_restart_ends_an_open_job_as_died() {
+    let log = parse("[JOB EXEC] job_id=a | task_id=t\n[WORKER START] name=w | queues=q | config={}\n[JOB EXEC] job_id=b\n[MEMORY] job_id=b | rss=5MB | jobs_total=1\n");
+    assert_eq!(log.jobs.len(), 2);
+    assert_eq!(log.jobs[0].outcome, "died");
+    assert_eq!(log.jobs[1].worker_index, 1);
+}
