@@ -54,6 +54,18 @@ impl Error {
         }
     }
 
+    /// Read a whole text input (a workload, `run.json`, `jobs.jsonl`) as a regular file of at
+    /// most `max_bytes` ([`crate::bounded`]); errors name the file and the problem (invalid
+    /// UTF-8 with its byte offset).
+    pub fn read_text_input(path: &std::path::Path, max_bytes: u64, what: &str) -> Result<String> {
+        let bytes = crate::bounded::read_file(path, max_bytes, what)
+            .map_err(|e| Error::bad_input(path, "file", e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            Error::bad_input(path, format!("byte {offset}"), "not valid UTF-8")
+        })
+    }
+
     pub fn bad_input(
         path: impl Into<PathBuf>,
         place: impl Into<String>,

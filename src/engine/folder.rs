@@ -19,6 +19,9 @@ pub const JOBS_JSONL: &str = "jobs.jsonl";
 pub const WORKER_LOG: &str = "worker.log";
 pub const DOCUMENTS_DIR: &str = "documents";
 pub const SCRATCH_DIR: &str = "scratch";
+/// Bounds of a run folder's files read back (docs/limits.md).
+pub const MAX_RUN_JSON_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_JOBS_JSONL_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
 /// An open run folder.
 #[derive(Debug)]
@@ -131,8 +134,7 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
         ));
     }
     let manifest_path = dir.join("run.json");
-    let text = std::fs::read_to_string(&manifest_path)
-        .map_err(|e| Error::bad_input(&manifest_path, "file", format!("cannot read: {e}")))?;
+    let text = Error::read_text_input(&manifest_path, MAX_RUN_JSON_BYTES, "run.json")?;
     let mut de = serde_json::Deserializer::from_str(&text);
     let manifest: RunManifest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         Error::bad_input(
@@ -152,8 +154,10 @@ pub fn load_run(dir: &Path) -> Result<LoadedRun> {
 
 /// Read `jobs.jsonl`: every line must parse, except a last line without its newline (cut short).
 pub fn load_jobs(path: &Path) -> Result<(Vec<JobRecord>, bool)> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::bad_input(path, "file", format!("cannot read: {e}")))?;
+    let mut text = Error::read_text_input(path, MAX_JOBS_JSONL_BYTES, "jobs.jsonl")?;
+    // What a crash leaves on ext4: a tail of NUL bytes after the last full line.
+    let kept = text.trim_end_matches('\0').len();
+    text.truncate(kept);
     let ends_with_newline = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     let mut jobs = Vec::with_capacity(lines.len());

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 /// models: a bigger cache is a typo, and 10^9 entries cost 2 GB before the first job).
 pub const MAX_OPTIONS_CACHE_SIZE: u32 = 10_000;
 
+/// The largest workload file read (a workload lists documents and jobs, not their bytes).
+pub const MAX_WORKLOAD_BYTES: u64 = 64 * 1024 * 1024;
+
 use super::schema::{Workload, WORKLOAD_SCHEMA_VERSION};
 use crate::{Error, Result};
 
@@ -37,9 +40,7 @@ impl LoadedWorkload {
 
 /// Read, parse and check a workload file.
 pub fn load(path: &Path) -> Result<LoadedWorkload> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        Error::bad_input(path, "$", format!("cannot read the workload file: {err}"))
-    })?;
+    let text = Error::read_text_input(path, MAX_WORKLOAD_BYTES, "a workload file")?;
     let workload = parse(path, &text)?;
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let base_dir = if base_dir.as_os_str().is_empty() {

@@ -330,3 +330,20 @@ fn record_refuses_to_overwrite_its_own_log() {
         "the log is untouched"
     );
 }
+
+/// Regression (issue 15): a `jobs.jsonl` ending in NUL bytes (what a crash leaves on ext4)
+/// was refused instead of its torn tail being skipped.
+#[test]
+fn a_jobs_jsonl_with_a_nul_tail_reads() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = project_root().join("fixtures/reports/synthetic-sawtooth");
+    for file in ["run.json", "jobs.jsonl"] {
+        std::fs::copy(fixture.join(file), tmp.path().join(file)).expect("copy");
+    }
+    let jobs = tmp.path().join("jobs.jsonl");
+    let mut bytes = std::fs::read(&jobs).expect("read");
+    bytes.extend(std::iter::repeat_n(0u8, 4096));
+    std::fs::write(&jobs, bytes).expect("write");
+    let (_, records) = read_run(tmp.path()).expect("reads despite the NUL tail");
+    assert_eq!(records.len(), 12);
+}
