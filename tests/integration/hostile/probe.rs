@@ -41,6 +41,8 @@ pub enum Kind {
 const RESULT: &str = "HOSTILE-RESULT";
 
 /// Runs the case; kills the child past `deadline` or past `rss_ceiling` bytes.
+// The child is reaped by `wait4` below (for its status while polling its memory).
+#[allow(clippy::zombie_processes)]
 pub fn run(kind: Kind, path: &Path, name: &str, deadline: Duration, rss_ceiling: u64) -> Outcome {
     let exe = std::env::current_exe().expect("the test binary");
     let mut child = Command::new(exe)
