@@ -303,20 +303,7 @@ impl Run<'_> {
             };
             record.after_job = None;
             record.cache_clear = None;
-            let job = record.job;
-            self.push(observers, record)?;
-            emit(
-                observers,
-                Event::WorkerDied {
-                    job,
-                    worker_index: index,
-                    death: &death,
-                },
-            )?;
-            self.end = Some((
-                RunStatus::ChildDied,
-                format!("worker {index} (pid {pid}) died in job {job}: {reason}"),
-            ));
+            self.record_death(observers, record, &death, &reason, (index, pid))?;
             return Ok(false);
         }
         let retire = self.config.isolation == Isolation::ProcessPerJob || record.recycle_requested;
@@ -379,13 +366,26 @@ impl Run<'_> {
             cache_clear: None,
             recycle_requested: false,
         };
+        self.record_death(observers, record, &death, &reason, (index, pid))
+    }
+
+    /// Record a death: the job's record, the `WorkerDied` event, and the run's end.
+    fn record_death(
+        &mut self,
+        observers: &mut [&mut dyn Observer],
+        record: JobRecord,
+        death: &Death,
+        reason: &str,
+        (index, pid): (u32, u32),
+    ) -> Result<()> {
+        let job = record.job;
         self.push(observers, record)?;
         emit(
             observers,
             Event::WorkerDied {
                 job,
                 worker_index: index,
-                death: &death,
+                death,
             },
         )?;
         let status = if death.is_interruption() {

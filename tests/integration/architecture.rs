@@ -147,7 +147,9 @@ fn imports_between_src_folders_have_no_cycle() {
     }
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
     // The leaves import nothing of the project but the other leaves.
-    for leaf in ["record", "census", "cancel", "units", "error", "bounded", "protocol"] {
+    for leaf in [
+        "record", "census", "cancel", "units", "error", "bounded", "protocol",
+    ] {
         let allowed = ["record", "units", "error", "bounded"];
         let bad: Vec<&String> = graph[leaf]
             .keys()
