@@ -73,6 +73,8 @@ pub struct Replay<'w> {
 /// The state of the job loop.
 struct Run<'a> {
     config: &'a ReplayConfig,
+    /// The workload's worker settings with the run folder's scratch folder.
+    settings: protocol::WorkerSettings,
     cancel: &'a Cancel,
     folder_dir: PathBuf,
     manifest: RunManifest,
@@ -107,8 +109,16 @@ impl<'w> Replay<'w> {
         let mut writer = FolderWriter { folder };
         let mut all: Vec<&mut dyn Observer> = vec![&mut writer];
         all.extend(observers.iter_mut().map(|o| &mut **o as &mut dyn Observer));
+        let mut settings = self.loaded.workload.worker.clone();
+        settings.scratch_dir = Some(
+            self.out_dir
+                .join(super::folder::SCRATCH_DIR)
+                .display()
+                .to_string(),
+        );
         let mut run = Run {
             config: &self.config,
+            settings,
             cancel,
             folder_dir: self.out_dir.clone(),
             manifest: new_manifest(self.loaded, &self.config, &files),
@@ -233,7 +243,7 @@ impl Run<'_> {
         let index = self.manifest.workers_started;
         let settings = protocol::WorkerSettings {
             max_jobs: self.config.max_jobs,
-            ..settings_of(&self.manifest, &self.folder_dir)
+            ..self.settings.clone()
         };
         match start_worker(self.config, &self.folder_dir, index, settings, self.cancel) {
             Ok((worker, baseline)) => {
@@ -473,18 +483,6 @@ fn record_of(worker: &WorkerProcess, done: JobDone, ids: JobIds) -> JobRecord {
         cache_clear: done.cache_clear,
         recycle_requested: done.recycle_requested,
     }
-}
-
-/// The worker settings of the run: the workload's, with the run folder's scratch folder.
-fn settings_of(manifest: &RunManifest, dir: &Path) -> protocol::WorkerSettings {
-    let mut settings: protocol::WorkerSettings = manifest
-        .workload
-        .get("worker")
-        .cloned()
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    settings.scratch_dir = Some(dir.join(super::folder::SCRATCH_DIR).display().to_string());
-    settings
 }
 
 /// The memory-limit death a finished job's own readings prove (its peak or its after-job RSS
