@@ -3,7 +3,9 @@
 //! - [`Backend::Core`]: the Rust worker core, this binary started as `docling-memprof child`
 //!   with the allocator chosen in its environment ([`core_child`] is its side of the protocol);
 //! - [`Backend::Command`]: any external command that speaks the protocol
-//!   (`--worker-cmd 'python3 workers/reference_worker.py'`).
+//!   (`--worker-cmd 'python3 workers/reference_worker.py'`);
+//! - [`Backend::Docling`]: the real docling-serve worker code, docling-jobkit's
+//!   `docling_task` driven by `workers/memprof_docling` ([`docling`]).
 //!
 //! Both are started and watched the same way ([`process::WorkerProcess`]): the parent samples
 //! the process's RSS from outside, so even a worker that reports nothing gets a trajectory.
@@ -16,7 +18,10 @@ use crate::record::{AllocatorKind, WorkerKind};
 use crate::{Error, Result};
 
 pub mod core_child;
+pub mod docling;
 pub mod process;
+
+pub use docling::{DoclingChoice, DoclingWorker};
 
 pub use process::{SpawnSpec, Stop, WorkerProcess};
 
@@ -33,6 +38,8 @@ pub enum Backend {
     },
     /// An external worker command (program and arguments).
     Command { argv: Vec<String> },
+    /// The docling driver in a Python with docling and docling-jobkit.
+    Docling(Box<DoclingWorker>),
 }
 
 impl Backend {
@@ -58,6 +65,10 @@ impl Backend {
         match self {
             Backend::Core { .. } => WorkerKind::Core,
             Backend::Command { argv } => WorkerKind::Command { argv: argv.clone() },
+            Backend::Docling(d) => WorkerKind::Docling {
+                python: d.python.display().to_string(),
+                environment: d.environment.clone(),
+            },
         }
     }
 
@@ -66,6 +77,7 @@ impl Backend {
         match self {
             Backend::Core { allocator, .. } => Some(*allocator),
             Backend::Command { .. } => None,
+            Backend::Docling(d) => Some(d.allocator),
         }
     }
 
@@ -87,6 +99,7 @@ impl Backend {
                 argv[1..].to_vec(),
                 vec![("PYTHONUNBUFFERED".to_string(), "1".to_string())],
             ),
+            Backend::Docling(d) => d.command(),
         };
         SpawnSpec {
             program,

@@ -13,6 +13,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod summary;
+pub mod worker_flags;
 
 #[derive(Debug, Parser)]
 #[command(

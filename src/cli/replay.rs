@@ -11,12 +11,12 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::analysis::VerdictParams;
-use crate::backend::Backend;
+use crate::cli::worker_flags::WorkerArgs;
 use crate::cancel::Cancel;
 use crate::cli::summary::RunSummary;
 use crate::cli::timestamped_report_dir;
 use crate::engine::{analyse_folder, analyse_run, Progress, Replay, ReplayConfig, RunAnalysis};
-use crate::record::{AllocatorKind, Isolation, PurgeMode, RunStatus, SitesMode, SnapshotDetail};
+use crate::record::{CensusPolicy, Isolation, PurgeMode, RunStatus, SitesMode, SnapshotDetail};
 use crate::render::{self, RenderOptions, Terminal};
 use crate::{Error, Result};
 
@@ -25,17 +25,11 @@ use crate::{Error, Result};
 pub struct ReplayArgs {
     /// The workload file (JSON; see docs/workload-format.md).
     pub workload: PathBuf,
-    /// Run the jobs through an external worker command that speaks the protocol
-    /// (docs/protocol.md), e.g. `python3 workers/reference_worker.py`, instead of the Rust
-    /// worker core. `--allocator` and `--sites` apply to the core only.
-    #[arg(long, value_name = "COMMAND")]
-    pub worker_cmd: Option<String>,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
     /// A gate run that did not finish (a death, an interruption) passes when its budgets hold.
     #[arg(long)]
     pub allow_incomplete: bool,
-    /// The child's global allocator, chosen at start without rebuilding.
-    #[arg(long, value_enum, default_value_t = AllocatorKind::Jemalloc)]
-    pub allocator: AllocatorKind,
     /// One worker for the run, a fresh worker every --max-jobs jobs, or a process per job.
     /// Default: `recycle` when --max-jobs or the workload's `worker.max_jobs` is set, else `worker`.
     #[arg(long, value_enum)]
@@ -73,12 +67,15 @@ pub struct ReplayArgs {
     pub job_timeout: f64,
     /// Allocation sites per snapshot: `exact` (dhat, one profiler per job; needs
     /// `--allocator dhat`, writes dhat-heap.json) or `sampled` (jemalloc, estimates with
-    /// standard errors). Top sites go in each snapshot, the rest in profile.jsonl.
+    /// standard errors), for the core; `tracemalloc` for --worker docling (slow). Top sites
+    /// go in each snapshot, the rest in profile.jsonl.
     #[arg(long, value_enum)]
     pub sites: Option<SitesMode>,
-    /// Live objects by type in each snapshot (the default; kept for old command lines).
-    #[arg(long, hide = true)]
-    pub census: bool,
+    /// Live objects by type (on by default). For --worker docling, when Python's `gc` census
+    /// runs: `auto` (every job while it costs under 5% of the jobs' time, else after each
+    /// clear and every k-th job), `every` or `off`.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "auto")]
+    pub census: Option<CensusPolicy>,
     /// Turn off the census of live objects by type and the owner chains (for overhead
     /// measurements).
     #[arg(long, conflicts_with = "census")]
@@ -161,13 +158,11 @@ fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> 
     if args.memory_limit == Some(0) {
         return Err(Error::Usage("--memory-limit 0: expected a size > 0".into()));
     }
-    let backend = match &args.worker_cmd {
-        Some(line) => Backend::command_line(line)?,
-        None => {
-            check_sites(args.sites, args.allocator)?;
-            Backend::core(args.allocator)?
-        }
+    let census = match (args.no_census, args.census) {
+        (true, _) => CensusPolicy::Off,
+        (false, policy) => policy.unwrap_or_default(),
     };
+    let backend = args.worker.backend(args.sites, census)?;
     Ok(ReplayConfig {
         backend,
         isolation,
@@ -179,21 +174,8 @@ fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> 
         smaps: args.smaps,
         sample_interval: crate::observe::sampler::DEFAULT_INTERVAL,
         sites: args.sites,
-        census: !args.no_census,
+        census: census != CensusPolicy::Off,
     })
-}
-
-/// `--sites exact` runs under dhat, `--sites sampled` under jemalloc.
-fn check_sites(sites: Option<SitesMode>, allocator: AllocatorKind) -> Result<()> {
-    match (sites, allocator) {
-        (Some(SitesMode::Exact), a) if a != AllocatorKind::Dhat => Err(Error::Usage(
-            "--sites exact runs under dhat: add --allocator dhat".into(),
-        )),
-        (Some(SitesMode::Sampled), a) if a != AllocatorKind::Jemalloc => Err(Error::Usage(
-            "--sites sampled runs under jemalloc: use --allocator jemalloc".into(),
-        )),
-        _ => Ok(()),
-    }
 }
 
 /// The isolation mode and the jobs per worker it implies.

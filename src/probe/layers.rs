@@ -18,5 +18,6 @@ pub fn allocator_name(layers: &AllocatorLayers) -> &'static str {
         AllocatorLayers::Jemalloc { .. } => "jemalloc",
         AllocatorLayers::Dhat(_) => "dhat",
         AllocatorLayers::System(_) => "system",
+        AllocatorLayers::Mimalloc(_) => "mimalloc",
     }
 }

@@ -103,6 +103,11 @@ impl Profiler {
                 }
                 sampling::enable(sampling::config_from_env());
             }
+            Some(SitesMode::Tracemalloc) => {
+                return Err(Error::Usage(
+                    "--sites tracemalloc is Python's: use it with --worker docling".into(),
+                ))
+            }
             None => {}
         }
         let last = Arc::new(Mutex::new(Last::default()));
@@ -122,6 +127,7 @@ impl Profiler {
                     // The job's profiler is finished at its after-job snapshot (and at the
                     // baseline); a clear's snapshot has no profile of its own.
                     SitesMode::Exact if kind == SnapshotKind::AfterClear => return None,
+                    SitesMode::Tracemalloc => return None,
                     SitesMode::Exact => {
                         let report = dhat_sites::finish_job(job, top_n)?;
                         (report.table, report.survivors, report.stacks)

@@ -79,6 +79,7 @@ impl Prober {
             worker: Some(worker),
             census,
             sites,
+            python: None,
         }
     }
 }

@@ -13,6 +13,9 @@ pub enum AllocatorKind {
     Dhat,
     /// The system allocator (glibc malloc), read through `mallinfo2`.
     System,
+    /// Debian's mimalloc preloaded into the docling driver (docling-serve's image preloads
+    /// mimalloc since v1.14); not an allocator of the Rust core.
+    Mimalloc,
 }
 
 impl AllocatorKind {
@@ -21,6 +24,7 @@ impl AllocatorKind {
             AllocatorKind::Jemalloc => "jemalloc",
             AllocatorKind::Dhat => "dhat",
             AllocatorKind::System => "system",
+            AllocatorKind::Mimalloc => "mimalloc",
         }
     }
 
@@ -30,6 +34,7 @@ impl AllocatorKind {
             "jemalloc" => Some(AllocatorKind::Jemalloc),
             "dhat" => Some(AllocatorKind::Dhat),
             "system" | "glibc" => Some(AllocatorKind::System),
+            "mimalloc" => Some(AllocatorKind::Mimalloc),
             _ => None,
         }
     }
@@ -94,6 +99,8 @@ pub enum SitesMode {
     Exact,
     /// A sampling tracker over jemalloc: estimates with standard errors.
     Sampled,
+    /// Python's tracemalloc in the docling driver (slows the worker several times).
+    Tracemalloc,
 }
 
 impl SitesMode {
@@ -101,6 +108,7 @@ impl SitesMode {
         match self {
             SitesMode::Exact => "exact",
             SitesMode::Sampled => "sampled",
+            SitesMode::Tracemalloc => "tracemalloc",
         }
     }
 
@@ -108,7 +116,51 @@ impl SitesMode {
         match name.trim() {
             "exact" => Some(SitesMode::Exact),
             "sampled" => Some(SitesMode::Sampled),
+            "tracemalloc" => Some(SitesMode::Tracemalloc),
             _ => None,
+        }
+    }
+}
+
+/// When the docling driver takes its `gc` census (see `workers/memprof_docling/pycensus.py`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CensusPolicy {
+    /// After every job while it costs under 5% of the jobs' time, else after each clear and
+    /// every k-th job.
+    #[default]
+    Auto,
+    /// After every job, whatever it costs.
+    Every,
+    /// Never.
+    Off,
+}
+
+impl CensusPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CensusPolicy::Auto => "auto",
+            CensusPolicy::Every => "every",
+            CensusPolicy::Off => "off",
+        }
+    }
+}
+
+/// `PYTHONMALLOC` for the docling driver: production's pymalloc (its arenas are invisible to
+/// malloc's statistics) or plain malloc (every object through the preloaded allocator).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum PythonMalloc {
+    #[default]
+    Pymalloc,
+    Malloc,
+}
+
+impl PythonMalloc {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PythonMalloc::Pymalloc => "pymalloc",
+            PythonMalloc::Malloc => "malloc",
         }
     }
 }

@@ -166,6 +166,14 @@ pub enum WorkerKind {
     Core,
     /// An external command speaking the protocol (`--worker-cmd`).
     Command { argv: Vec<String> },
+    /// The real docling-serve worker code (`--worker docling`): docling-jobkit's
+    /// `docling_task` in `python`, with the versions and settings its check reported
+    /// (docling, docling-jobkit, allocator, `PYTHONMALLOC`, `synthetic_weights`).
+    Docling {
+        python: String,
+        #[serde(default)]
+        environment: std::collections::BTreeMap<String, String>,
+    },
 }
 
 fn core_worker() -> WorkerKind {

@@ -45,6 +45,42 @@ pub struct Snapshot {
     /// Top allocation sites by live bytes (absent when sites are off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sites: Option<SiteTable>,
+    /// A Python worker's own view: `gc`, the census's cost, tracemalloc (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<PythonState>,
+}
+
+/// What a Python worker (the docling driver) knows of itself at a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PythonState {
+    /// `pymalloc` (production: small objects in arenas malloc's statistics do not see) or
+    /// `malloc`.
+    #[serde(default)]
+    pub python_malloc: Option<String>,
+    /// `gc.get_count()` per generation.
+    #[serde(default)]
+    pub gc_counts: Vec<u64>,
+    /// Collections so far per generation (`gc.get_stats()`).
+    #[serde(default)]
+    pub gc_collections: Vec<u64>,
+    /// Whether this snapshot carries the census, and why (`every`, `first`, `under_budget`,
+    /// `every_4th`, `clear`).
+    #[serde(default)]
+    pub census_taken: bool,
+    #[serde(default)]
+    pub census_reason: Option<String>,
+    /// The census policy's period when it was decided (1: every job).
+    #[serde(default)]
+    pub census_every_k: Option<u64>,
+    #[serde(default)]
+    pub census_duration_secs: Option<f64>,
+    /// Objects the census walked.
+    #[serde(default)]
+    pub objects: Option<u64>,
+    #[serde(default)]
+    pub tracemalloc_traced_bytes: Option<u64>,
+    #[serde(default)]
+    pub tracemalloc_peak_bytes: Option<u64>,
 }
 
 impl Snapshot {
@@ -100,6 +136,20 @@ pub enum AllocatorLayers {
     Dhat(DhatStats),
     /// glibc's mallinfo2.
     System(MallInfo),
+    /// mimalloc's `mi_process_info` (the docling driver with mimalloc preloaded).
+    Mimalloc(MimallocStats),
+}
+
+/// mimalloc's `mi_process_info` (its `current_rss` equals the commit charge on Linux, so RSS
+/// comes from `/proc`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MimallocStats {
+    pub current_commit_bytes: u64,
+    pub peak_commit_bytes: u64,
+    #[serde(default)]
+    pub page_faults: Option<u64>,
+    #[serde(default)]
+    pub version: Option<u64>,
 }
 
 impl AllocatorLayers {
@@ -110,6 +160,8 @@ impl AllocatorLayers {
             // The whole-heap counter when present (curr_bytes covers only the job's profiler).
             AllocatorLayers::Dhat(d) => Some(d.heap_live_bytes.unwrap_or(d.curr_bytes)),
             AllocatorLayers::System(m) => Some(m.uordblks_bytes + m.hblkhd_bytes),
+            // mimalloc reports no live bytes, only what it has committed.
+            AllocatorLayers::Mimalloc(_) => None,
         }
     }
 
@@ -119,6 +171,7 @@ impl AllocatorLayers {
             AllocatorLayers::Jemalloc { before_purge, .. } => Some(before_purge.resident_bytes),
             AllocatorLayers::Dhat(_) => None,
             AllocatorLayers::System(m) => Some(m.arena_bytes + m.hblkhd_bytes),
+            AllocatorLayers::Mimalloc(m) => Some(m.current_commit_bytes),
         }
     }
 

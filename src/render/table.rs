@@ -299,6 +299,9 @@ pub fn settings_table(input: &ReportInput) -> TableData {
         let worker = match &m.worker {
             crate::record::WorkerKind::Core => "the Rust worker core".to_string(),
             crate::record::WorkerKind::Command { argv } => format!("`{}`", argv.join(" ")),
+            crate::record::WorkerKind::Docling { environment, .. } => {
+                docling_worker_label(environment)
+            }
         };
         push("worker", worker);
         push(
@@ -383,4 +386,26 @@ mod tests {
         assert_eq!(short.rows[3][0].text, "… 95 rows …");
         assert_eq!(short.rows[5][0].text, "99");
     }
+}
+
+/// `docling-jobkit 3.9.1 / docling 2.143.0 (python 3.11.7, jemalloc, pymalloc; synthetic
+/// layout weights)`.
+fn docling_worker_label(env: &std::collections::BTreeMap<String, String>) -> String {
+    let get = |k: &str| env.get(k).map(String::as_str).unwrap_or("?");
+    let docling = env
+        .get("docling")
+        .or_else(|| env.get("docling-slim"))
+        .map(String::as_str)
+        .unwrap_or("?");
+    let mut out = format!(
+        "the real worker: docling-jobkit {} / docling {docling} (python {}, {}, {})",
+        get("docling-jobkit"),
+        get("python"),
+        get("allocator"),
+        get("python_malloc"),
+    );
+    if let Some(models) = env.get("synthetic_weights").filter(|m| !m.is_empty()) {
+        out.push_str(&format!("; **synthetic {models} weights**: memory real, outputs meaningless"));
+    }
+    out
 }

@@ -1,0 +1,117 @@
+//! The flags that choose the worker of a replay (`--worker`, `--worker-cmd`, `--allocator`,
+//! `--python`, ...), parsed once and turned into a [`Backend`].
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::backend::{Backend, DoclingChoice, DoclingWorker};
+use crate::record::{AllocatorKind, CensusPolicy, PythonMalloc, SitesMode};
+use crate::{Error, Result};
+
+/// Which worker runs the jobs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum WorkerChoice {
+    /// The Rust worker core (this binary as a child process).
+    #[default]
+    Core,
+    /// The real docling-serve worker code: docling-jobkit's `docling_task` in a Python with
+    /// docling (`--python`), driven by workers/memprof_docling.
+    Docling,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// The worker: the Rust core, or the real docling worker code (see docs/docling-worker.md).
+    #[arg(long, value_enum, default_value_t = WorkerChoice::Core)]
+    pub worker: WorkerChoice,
+    /// Run the jobs through an external worker command that speaks the protocol
+    /// (docs/protocol.md), e.g. `python3 workers/reference_worker.py`.
+    #[arg(long, value_name = "COMMAND", conflicts_with = "worker")]
+    pub worker_cmd: Option<String>,
+    /// The worker's allocator. The core: jemalloc (default), dhat or system, chosen at start
+    /// without rebuilding. The docling driver: system (glibc, default), jemalloc or mimalloc
+    /// (Debian's libjemalloc2 / libmimalloc2.0, preloaded).
+    #[arg(long, value_enum)]
+    pub allocator: Option<AllocatorKind>,
+    /// The Python that runs the docling driver (default: DOCLING_MEMPROF_PYTHON, else the
+    /// repository's .venv-docling made by scripts/setup-docling.sh).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// PYTHONMALLOC for the docling driver: pymalloc (production; its arenas are invisible to
+    /// malloc's statistics) or malloc.
+    #[arg(long, value_enum, default_value_t = PythonMalloc::Pymalloc)]
+    pub python_malloc: PythonMalloc,
+    /// docling's model folder when the workload's worker section names none (default: the
+    /// stand-in weights of scripts/setup-docling.sh).
+    #[arg(long, value_name = "DIR")]
+    pub artifacts_path: Option<PathBuf>,
+}
+
+impl WorkerArgs {
+    /// The backend these flags choose; `sites` and `census` must suit it.
+    pub fn backend(&self, sites: Option<SitesMode>, census: CensusPolicy) -> Result<Backend> {
+        if let Some(line) = &self.worker_cmd {
+            return Backend::command_line(line);
+        }
+        match self.worker {
+            WorkerChoice::Core => {
+                for (flag, given) in [
+                    ("--python", self.python.is_some()),
+                    ("--artifacts-path", self.artifacts_path.is_some()),
+                    (
+                        "--python-malloc",
+                        self.python_malloc != PythonMalloc::Pymalloc,
+                    ),
+                ] {
+                    if given {
+                        return Err(Error::Usage(format!("{flag} is for --worker docling")));
+                    }
+                }
+                let allocator = self.allocator.unwrap_or(AllocatorKind::Jemalloc);
+                check_core_sites(sites, allocator)?;
+                Backend::core(allocator)
+            }
+            WorkerChoice::Docling => {
+                if matches!(sites, Some(SitesMode::Exact | SitesMode::Sampled)) {
+                    return Err(Error::Usage(
+                        "--sites exact and sampled are the Rust core's: the docling driver \
+                         records Python's sites with --sites tracemalloc"
+                            .into(),
+                    ));
+                }
+                let choice = DoclingChoice {
+                    python: self.python.clone(),
+                    allocator: self.allocator,
+                    python_malloc: self.python_malloc,
+                    census,
+                    artifacts: self.artifacts_path.clone(),
+                };
+                Ok(Backend::Docling(Box::new(DoclingWorker::resolve(&choice)?)))
+            }
+        }
+    }
+}
+
+/// `--sites exact` runs under dhat, `--sites sampled` under jemalloc; mimalloc is the driver's.
+fn check_core_sites(sites: Option<SitesMode>, allocator: AllocatorKind) -> Result<()> {
+    if allocator == AllocatorKind::Mimalloc {
+        return Err(Error::Usage(
+            "--allocator mimalloc is for --worker docling; the core runs under jemalloc, dhat \
+             or system"
+                .into(),
+        ));
+    }
+    match (sites, allocator) {
+        (Some(SitesMode::Exact), a) if a != AllocatorKind::Dhat => Err(Error::Usage(
+            "--sites exact runs under dhat: add --allocator dhat".into(),
+        )),
+        (Some(SitesMode::Sampled), a) if a != AllocatorKind::Jemalloc => Err(Error::Usage(
+            "--sites sampled runs under jemalloc: use --allocator jemalloc".into(),
+        )),
+        (Some(SitesMode::Tracemalloc), _) => Err(Error::Usage(
+            "--sites tracemalloc is Python's: use it with --worker docling".into(),
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,63 @@
+"""The driver's snapshots: process, allocator, Python (``gc``, census, tracemalloc), sites."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from memprof_worker import snapshot as proc
+
+from memprof_docling import pycensus, tracing
+
+
+class Snapshots:
+    """Takes the protocol's snapshots for one driver process."""
+
+    def __init__(self, measure: dict[str, Any], read_allocator: Callable[[bool], dict[str, Any]],
+                 python_malloc: str) -> None:
+        self.measure = measure
+        self.read_allocator = read_allocator
+        self.python_malloc = python_malloc
+        self.tracemalloc = measure.get("sites") == "tracemalloc"
+        self.last_census: list[dict[str, Any]] = []
+        self.censuses: list[list[dict[str, Any]]] = []
+
+    def take(self, kind: str, worker: dict[str, Any], census_reason: str | None,
+             every_k: int | None, smaps: bool, purge: bool) -> dict[str, Any]:
+        begin = time.monotonic()
+        out: dict[str, Any] = {
+            "kind": kind,
+            "taken_at_secs": begin - proc._STARTED,
+            "process": proc.process_memory(smaps),
+            "allocator": self.read_allocator(purge),
+            "worker": worker,
+            "census": [],
+        }
+        python: dict[str, Any] = {"python_malloc": self.python_malloc, **pycensus.gc_state(),
+                                  "census_taken": census_reason is not None,
+                                  "census_reason": census_reason, "census_every_k": every_k,
+                                  "census_duration_secs": None, "objects": None}
+        if census_reason is not None:
+            types, objects, secs = pycensus.census()
+            out["census"] = types
+            python.update(census_duration_secs=secs, objects=objects)
+            self.last_census = types
+            self.censuses.append(types)
+        if self.tracemalloc:
+            sites, traced = tracing.sites()
+            out["sites"] = sites
+            python.update(traced)
+        out["python"] = python
+        out["snapshot_duration_secs"] = time.monotonic() - begin
+        return out
+
+
+def census_growth(before: list[dict[str, Any]], after: list[dict[str, Any]],
+                  top: int = 10) -> list[tuple[str, int, int]]:
+    """(type, growth, now) of the types that grew most from ``before`` to ``after``."""
+    counts = {t["type_name"]: t["live_count"] for t in before}
+    grown = [(t["type_name"], t["live_count"] - counts.get(t["type_name"], 0), t["live_count"])
+             for t in after]
+    grown = [g for g in grown if g[1] > 0]
+    grown.sort(key=lambda g: -g[1])
+    return grown[:top]
