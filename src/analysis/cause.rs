@@ -77,6 +77,23 @@ pub fn explain(trajectory: &Trajectory, series: &[SeriesVerdict], params: &Verdi
             suspects,
         };
     }
+    // No live series (a Python worker under pymalloc: its objects sit in arenas malloc does
+    // not count), RSS growing and census types growing: objects kept alive.
+    if live.is_none() && leaks(rss) {
+        let suspects = suspects(trajectory, series);
+        if !suspects.is_empty() {
+            return Cause {
+                kind: CauseKind::LiveGrowth,
+                explanation: format!(
+                    "RSS rises ({:+.2} MB/job) while Python objects grow: they are kept alive \
+                     (pymalloc's arenas hide them from the allocator's statistics): {}",
+                    rss.map_or(0.0, |r| r.slope_per_job),
+                    suspects.join(", ")
+                ),
+                suspects,
+            };
+        }
+    }
     let fragmentation = mb_series(
         trajectory,
         "active_minus_live_mb",

@@ -177,8 +177,17 @@ pub fn find_memory_leaks(history: &[JobSnapshot<'_>], warmup_jobs: usize) -> Mem
     };
     let span_jobs = (last.job.saturating_sub(first.job)).max(1) as f64;
 
-    // Types.
-    let mut names: Vec<&str> = after
+    // Types, from the snapshots that carry a census (a Python worker skips it on some jobs).
+    let censused: Vec<JobSnapshot<'_>> = after
+        .iter()
+        .filter(|h| !h.snapshot.census.is_empty())
+        .cloned()
+        .collect();
+    let owner_tree = after
+        .iter()
+        .rev()
+        .find_map(|h| h.profile.and_then(|p| p.owners.as_ref()));
+    let mut names: Vec<&str> = censused
         .iter()
         .flat_map(|h| h.snapshot.census.iter().map(|t| t.type_name.as_str()))
         .collect();
@@ -192,15 +201,20 @@ pub fn find_memory_leaks(history: &[JobSnapshot<'_>], warmup_jobs: usize) -> Mem
             .map_or((0, 0), |t| (t.live_count, t.live_bytes.unwrap_or(0)))
     };
     for name in names {
-        let series: Vec<f64> = after.iter().map(|h| count_of(h, name).0 as f64).collect();
+        let series: Vec<f64> = censused
+            .iter()
+            .map(|h| count_of(h, name).0 as f64)
+            .collect();
         if !grows(&series) {
             continue;
         }
-        let (c0, b0) = count_of(first, name);
-        let (c1, b1) = count_of(last, name);
-        let chains: Vec<OwnerChain> = last
-            .profile
-            .and_then(|p| p.owners.as_ref())
+        let (Some(typed_first), Some(typed_last)) = (censused.first(), censused.last()) else {
+            break;
+        };
+        let (c0, b0) = count_of(typed_first, name);
+        let (c1, b1) = count_of(typed_last, name);
+        let span_jobs = (typed_last.job.saturating_sub(typed_first.job)).max(1) as f64;
+        let chains: Vec<OwnerChain> = owner_tree
             .map(|tree| owner_chains(tree, name))
             .unwrap_or_default()
             .into_iter()

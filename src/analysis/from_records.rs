@@ -17,6 +17,17 @@ fn active_mb(snapshot: &Snapshot) -> Option<f64> {
 }
 
 /// One job's point.
+/// A Python worker under pymalloc keeps its small objects in arenas the allocator's statistics
+/// do not count: its "live bytes" are not the program's, so they are no series of their own
+/// (RSS is then the primary series; the layers stay in the records).
+fn allocator_misses_objects(snapshot: &Snapshot) -> bool {
+    snapshot
+        .python
+        .as_ref()
+        .and_then(|p| p.python_malloc.as_deref())
+        .is_some_and(|m| m == "pymalloc")
+}
+
 pub fn job_point(record: &JobRecord) -> JobPoint {
     let snapshot = record.after_job.as_ref();
     JobPoint {
@@ -25,7 +36,10 @@ pub fn job_point(record: &JobRecord) -> JobPoint {
         outcome: record.outcome.label().to_string(),
         duration_secs: Some(record.duration_secs),
         rss_mb: snapshot.and_then(Snapshot::rss_bytes).map(mib),
-        live_mb: snapshot.and_then(Snapshot::live_bytes).map(mib),
+        live_mb: snapshot
+            .filter(|s| !allocator_misses_objects(s))
+            .and_then(Snapshot::live_bytes)
+            .map(mib),
         resident_mb: snapshot.and_then(Snapshot::resident_bytes).map(mib),
         resident_after_purge_mb: snapshot
             .and_then(|s| s.allocator.as_ref())
@@ -94,7 +108,10 @@ pub fn trajectory(manifest: &RunManifest, records: &[JobRecord], origin: &str) -
                 before_mb: mib(before),
                 after_mb: mib(after),
                 freed_mb: mib(before) - mib(after),
-                live_after_mb: after_clear.and_then(Snapshot::live_bytes).map(mib),
+                live_after_mb: after_clear
+                    .filter(|s| !allocator_misses_objects(s))
+                    .and_then(Snapshot::live_bytes)
+                    .map(mib),
                 live_before_mb: r.after_job.as_ref().and_then(Snapshot::live_bytes).map(mib),
                 resident_after_mb: after_clear.and_then(Snapshot::resident_bytes).map(mib),
                 type_counts_after: after_clear

@@ -234,13 +234,7 @@ pub fn verdict_table(verdict: &RunVerdict) -> TableData {
         ("Warm-up jobs", true),
         ("Limit at job", true),
     ]);
-    let mut series: Vec<&crate::analysis::SeriesVerdict> = vec![&verdict.primary];
-    series.extend(
-        verdict
-            .series
-            .iter()
-            .filter(|s| s.series != verdict.primary.series),
-    );
+    let (series, hidden_types) = shown_series(verdict);
     for s in series {
         let mut call = format::call(s.call).to_string();
         if let (LeakCall::Inconclusive, Some(more)) = (s.call, s.jobs_to_decide) {
@@ -271,7 +265,42 @@ pub fn verdict_table(verdict: &RunVerdict) -> TableData {
             ),
         ]);
     }
+    if hidden_types > 0 {
+        let mut row = vec![Cell::new(format!(
+            "{hidden_types} more census types (no leak or growth; all in verdict.json)"
+        ))];
+        row.extend((1..table.headers.len()).map(|_| Cell::new(MISSING)));
+        table.rows.push(row);
+    }
     table
+}
+
+/// Census types shown in the verdict table besides the leaking and slowly growing ones: the
+/// ones that grew most (a Python census has thousands of types).
+pub const TYPE_ROWS: usize = 10;
+
+/// The primary series, every memory series, the census types that leak or grow slowly and the
+/// [`TYPE_ROWS`] types that grew most; and how many types are left out.
+fn shown_series(verdict: &RunVerdict) -> (Vec<&crate::analysis::SeriesVerdict>, usize) {
+    let is_type = |s: &&crate::analysis::SeriesVerdict| s.series.starts_with("type:");
+    let mut shown: Vec<&crate::analysis::SeriesVerdict> = vec![&verdict.primary];
+    let others: Vec<_> = verdict
+        .series
+        .iter()
+        .filter(|s| s.series != verdict.primary.series)
+        .collect();
+    shown.extend(others.iter().copied().filter(|s| !is_type(s)));
+    let (flagged, mut rest): (Vec<_>, Vec<_>) = others
+        .into_iter()
+        .filter(is_type)
+        .partition(|s| matches!(s.call, LeakCall::Leak | LeakCall::SlowGrowth));
+    rest.sort_by(|a, b| b.total_growth.total_cmp(&a.total_growth));
+    rest.truncate(TYPE_ROWS);
+    shown.extend(flagged);
+    shown.extend(rest);
+    let total_types = verdict.series.iter().filter(is_type).count();
+    let shown_types = shown.iter().filter(|s| is_type(s)).count();
+    (shown, total_types.saturating_sub(shown_types))
 }
 
 /// The settings that produced the run: manifest fields, trajectory origin, extra settings.

@@ -1,7 +1,8 @@
 """Owner chains of the growing types, at the end of a worker's life (objgraph's backref chains).
 
 For each of the types whose live count grew most between the driver's first and last census,
-a few objects are sampled and followed up their referrers to a module: the shortest chain that
+a few of the newest objects (the last quarter of the type's objects in ``gc`` order after a
+full collection: the latest survivors, where a leak's growth is) are sampled and followed up their referrers to a module: the shortest chain that
 keeps each alive (objgraph's ``find_backref_chain``). objgraph calls ``gc.get_referrers`` once
 per visited object, which on a docling worker's 650,000 objects takes minutes; here the search
 goes level by level, one ``gc.get_referrers(*frontier)`` per level, under a deadline.
@@ -37,16 +38,22 @@ def _edge_name(parent: Any, child: Any) -> str:
         return "{}"
     if isinstance(parent, (list, tuple, set, frozenset)):
         return "[]"
+    attributes = getattr(parent, "__dict__", None)
+    if isinstance(attributes, dict):
+        for key, value in attributes.items():
+            if value is child:
+                return str(key)[:60]
     return type(child).__name__
 
 
-def _paths(targets: list[Any], deadline: float) -> list[list[Any] | None]:
-    """For each target, module -> ... -> target, or None when not found in time."""
+def _paths(targets: list[Any], deadline: float, ignore: set[int]) -> list[list[Any] | None]:
+    """For each target, module -> ... -> target, or None when not found in time (containers
+    whose ids are in ``ignore`` are the caller's own bookkeeping)."""
     parent_of: dict[int, Any] = {}
     keep: dict[int, Any] = {id(t): t for t in targets}
     modules: dict[int, Any] = {}
     frontier = list(targets)
-    ignore = {id(parent_of), id(keep), id(modules), id(targets)}
+    ignore = ignore | {id(parent_of), id(keep), id(modules), id(targets)}
     for _ in range(MAX_DEPTH):
         if not frontier or time.monotonic() > deadline:
             break
@@ -55,6 +62,8 @@ def _paths(targets: list[Any], deadline: float) -> list[list[Any] | None]:
         referrers = gc.get_referrers(*frontier)
         ignore.add(id(referrers))
         following: list[Any] = []
+        # a module first: the chain ends there (functions also hold their module's dict)
+        referrers.sort(key=lambda r: not isinstance(r, types.ModuleType))
         for r in referrers:
             if id(r) in ignore or id(r) in keep or isinstance(r, types.FrameType):
                 continue
@@ -89,6 +98,11 @@ def _links(path: list[Any]) -> list[tuple[str, str]]:
                 links.append((_edge_name(child, path[i + 1]), type(path[i + 1]).__name__))
             i += 2
             continue
+        if child is getattr(parent, "__dict__", None) and i + 1 < len(path):
+            # an object's attribute dict folds into the object: `texts`, not `dict -> texts`
+            links.append((_edge_name(child, path[i + 1]), type(path[i + 1]).__name__))
+            i += 2
+            continue
         links.append((_edge_name(parent, child), type(child).__name__))
         i += 1
     return links
@@ -118,24 +132,39 @@ def owner_tree(growing: list[tuple[str, int]], seconds: float, seed: int = 0) ->
     deadline = time.monotonic() + seconds
     names = {name for name, _ in growing[:TOP_TYPES]}
     found: dict[str, list[Any]] = {name: [] for name in names}
+    gc.collect()
+    own = {id(found)} | {id(v) for v in found.values()}
     for o in gc.get_objects():
         name = type(o).__name__
-        if name in found:
+        if name in found and id(o) not in own:
             found[name].append(o)
+    del o
     rng = random.Random(seed)
+    samples: dict[str, list[Any]] = {}
+    for name in list(found):
+        objects = found.pop(name)
+        # the newest survivors (gc lists each generation oldest first; after a full collection
+        # all are in the oldest): where the growth of a leak is
+        newest = objects[-max(4 * SAMPLES, len(objects) // 4):]
+        samples[name] = rng.sample(newest, min(SAMPLES, len(newest)))
+        del newest
+        del objects
+    del found
+    ignore = {id(samples)} | {id(v) for v in samples.values()}
     root = _node("worker", "process")
     root["count"] = 1
     for name, live in growing[:TOP_TYPES]:
-        objects = found.pop(name, [])
-        sample = rng.sample(objects, min(SAMPLES, len(objects)))
-        del objects
+        sample = samples.get(name) or []
         if not sample or time.monotonic() > deadline:
             continue
-        for path in _paths(sample, deadline):
+        # each type gets an equal share of what is left of the time
+        left = max(0.0, deadline - time.monotonic())
+        share_deadline = time.monotonic() + left / max(1, len(samples))
+        for path in _paths(sample, share_deadline, ignore):
             if path is not None:
                 share = max(1, round(live / len(sample)))
                 _add(root, _links(path), share, share * sys.getsizeof(path[-1]))
-        del sample
+        samples.pop(name, None)
     root["bytes"] = sum(c["bytes"] for c in root["children"])
     return root
 
