@@ -16,6 +16,7 @@ pub mod judge;
 pub mod series;
 mod shape;
 pub mod significance;
+pub mod sweep;
 pub mod slopes;
 mod spikes;
 pub mod trend;

@@ -15,6 +15,7 @@ pub mod events;
 pub mod finish;
 pub mod folder;
 pub mod manifest;
+pub mod policy;
 pub mod progress;
 pub mod replay;
 pub mod worker;
