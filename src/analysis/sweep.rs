@@ -247,6 +247,9 @@ pub fn cold_excess(records: &[JobRecord], warm: &BTreeMap<String, f64>) -> (u64,
 /// Start-up time of the workers after the first: process start to baseline, their own clock.
 fn restart_secs(manifest: &RunManifest) -> Option<f64> {
     let later = manifest.baselines.get(1..)?;
+    if later.is_empty() {
+        return Some(0.0);
+    }
     later
         .iter()
         .map(|b| {

@@ -13,6 +13,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod summary;
+pub mod sweep;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +40,8 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Turn a docling-serve worker log into a replayable workload.
     Record(record::RecordArgs),
+    /// Replay a workload under every combination of policy axes; table, chart, recommendation.
+    Sweep(sweep::SweepArgs),
     /// The worker child (started by `replay`; not for direct use).
     #[command(hide = true)]
     Child(child::ChildArgs),
@@ -53,6 +56,7 @@ pub fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Gate(args) => gate::run(args),
         Command::Logs(args) => logs::run(args),
         Command::Record(args) => record::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Child(args) => child::run(args),
     }
 }

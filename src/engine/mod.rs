@@ -18,6 +18,8 @@ pub mod manifest;
 pub mod policy;
 pub mod progress;
 pub mod replay;
+pub mod subrun;
+pub mod sweep;
 pub mod worker;
 
 pub use events::{Event, EventLog, Observer};

@@ -22,6 +22,7 @@ pub mod gate;
 pub mod html;
 pub mod markdown;
 pub mod table;
+pub mod sweep;
 pub mod terminal;
 
 pub use terminal::{render_terminal, terminal_report, Terminal};
