@@ -9,6 +9,7 @@ pub mod child;
 pub mod diff;
 pub mod gate;
 pub mod logs;
+pub mod minimize;
 pub mod record;
 pub mod replay;
 pub mod report;
@@ -42,6 +43,8 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Replay a workload under every combination of policy axes; table, chart, recommendation.
     Sweep(sweep::SweepArgs),
+    /// The smallest workload (jobs, documents, option sets) whose replay still leaks (ddmin).
+    Minimize(minimize::MinimizeArgs),
     /// The worker child (started by `replay`; not for direct use).
     #[command(hide = true)]
     Child(child::ChildArgs),
@@ -57,6 +60,7 @@ pub fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Logs(args) => logs::run(args),
         Command::Record(args) => record::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Minimize(args) => minimize::run(args),
         Command::Child(args) => child::run(args),
     }
 }

@@ -21,6 +21,7 @@ pub mod format;
 pub mod gate;
 pub mod html;
 pub mod markdown;
+pub mod minimize;
 pub mod table;
 pub mod sweep;
 pub mod terminal;
