@@ -206,7 +206,8 @@ fn cold_flags(records: &[JobRecord]) -> Vec<bool> {
 }
 
 /// The median duration of warm successful jobs per workload job, over every run given (a
-/// process-per-job run has no warm job of its own: other policies' runs are its reference).
+/// process-per-job run has no warm job of its own: other policies' runs are its reference),
+/// and over all of them under [`ANY_JOB`].
 pub fn warm_medians(runs: &[&[JobRecord]]) -> BTreeMap<String, f64> {
     let mut by_job: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for records in runs {
@@ -219,11 +220,20 @@ pub fn warm_medians(runs: &[&[JobRecord]]) -> BTreeMap<String, f64> {
             }
         }
     }
-    by_job
+    let mut all: Vec<f64> = by_job.values().flatten().copied().collect();
+    let mut out: BTreeMap<String, f64> = by_job
         .into_iter()
         .filter_map(|(k, mut v)| median(&mut v).map(|m| (k, m)))
-        .collect()
+        .collect();
+    if let Some(m) = median(&mut all) {
+        out.insert(ANY_JOB.to_string(), m);
+    }
+    out
 }
+
+/// The key of [`warm_medians`] holding the median over every workload job: the reference of
+/// a workload job that never ran warm (each job its own option set, cleared after each job).
+pub const ANY_JOB: &str = "";
 
 /// Cold jobs (the run's first left out: every policy loads the models once) and the time they
 /// spent above the warm median of their workload job, summed: the reloads a policy pays for.
@@ -236,7 +246,7 @@ pub fn cold_excess(records: &[JobRecord], warm: &BTreeMap<String, f64>) -> (u64,
             continue;
         }
         count += 1;
-        match warm.get(&r.workload_job) {
+        match warm.get(&r.workload_job).or_else(|| warm.get(ANY_JOB)) {
             Some(m) => secs += (r.duration_secs - m).max(0.0),
             None => known = false,
         }
