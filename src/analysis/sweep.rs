@@ -65,7 +65,7 @@ pub struct PolicyMetrics {
     pub projected_limit_job: Option<u64>,
     pub horizon_jobs: u64,
     /// The ceiling projected to the horizon: the peak, plus the RSS slope times the jobs left
-    /// when RSS grows (not `no_leak`). `None` for a run that died or has no RSS.
+    /// when RSS's growth is real (`leak`, `slow_growth`). `None` for a run that died or has no RSS.
     pub projected_peak_mb: Option<f64>,
     /// Limit minus the projected ceiling (MiB); negative: over.
     pub margin_mb: Option<f64>,
@@ -162,10 +162,15 @@ fn after_rss(r: &JobRecord) -> Option<u64> {
         .map(|p| p.rss_bytes)
 }
 
-/// The peak plus what RSS adds until the horizon when it grows.
+/// The peak plus what RSS adds until the horizon when its growth is real (`leak` or
+/// `slow_growth`); an inconclusive or flat RSS projects no growth (its slope is noise as far
+/// as the run can tell: the table shows it with its interval).
 fn project(peak: f64, rss: Option<&SeriesVerdict>, horizon: u64, jobs: u64) -> f64 {
     match rss {
-        Some(s) if s.call != LeakCall::NoLeak && s.slope_per_job.is_finite() => {
+        Some(s)
+            if matches!(s.call, LeakCall::Leak | LeakCall::SlowGrowth)
+                && s.slope_per_job.is_finite() =>
+        {
             peak + s.slope_per_job.max(0.0) * horizon.saturating_sub(jobs) as f64
         }
         _ => peak,
@@ -295,8 +300,15 @@ pub struct Recommendation {
     pub margin_mb: Option<f64>,
     /// The margin as a share of the limit.
     pub margin_fraction: Option<f64>,
+    /// Other acceptable policies within [`CLOSE_SPEED_FRACTION`] of its throughput: timing
+    /// noise (a shared machine, `--parallel`) can reorder them.
+    #[serde(default)]
+    pub close: Vec<String>,
     pub text: String,
 }
+
+/// Throughputs within this share of the fastest are named beside the recommendation.
+pub const CLOSE_SPEED_FRACTION: f64 = 0.10;
 
 /// Pick the fastest acceptable policy of `rows` (id, metrics).
 pub fn recommend(rows: &[(String, &PolicyMetrics)], horizon_jobs: u64) -> Recommendation {
@@ -325,11 +337,22 @@ pub fn recommend(rows: &[(String, &PolicyMetrics)], horizon_jobs: u64) -> Recomm
             policy: None,
             margin_mb: None,
             margin_fraction: None,
+            close: Vec::new(),
             text,
         };
     };
     let speed = m.jobs_per_sec.unwrap_or(0.0);
-    let text = match (limit, m.margin_mb, m.projected_peak_mb) {
+    let close: Vec<String> = rows
+        .iter()
+        .filter(|(other, o)| {
+            other != id
+                && o.acceptable()
+                && o.jobs_per_sec
+                    .is_some_and(|s| s >= speed * (1.0 - CLOSE_SPEED_FRACTION))
+        })
+        .map(|(other, _)| other.clone())
+        .collect();
+    let mut text = match (limit, m.margin_mb, m.projected_peak_mb) {
         (Some(l), Some(margin), Some(p)) => format!(
             "{id}: the fastest policy that stays under the {l:.0} MiB limit over {horizon_jobs} jobs ({speed:.2} jobs/s; ceiling {p:.0} MiB projected at job {horizon_jobs}, margin {margin:.0} MiB = {:.0}% of the limit)",
             100.0 * margin / l
@@ -339,11 +362,19 @@ pub fn recommend(rows: &[(String, &PolicyMetrics)], horizon_jobs: u64) -> Recomm
             m.peak_rss_mb.map_or("-".into(), |p| format!("{p:.0} MiB"))
         ),
     };
+    if !close.is_empty() {
+        text.push_str(&format!(
+            "; within {:.0}% of its throughput, also acceptable: {} (timing noise can reorder these)",
+            100.0 * CLOSE_SPEED_FRACTION,
+            close.join(", ")
+        ));
+    }
     Recommendation {
         index: Some(index),
         policy: Some(id.clone()),
         margin_mb: m.margin_mb,
         margin_fraction: limit.zip(m.margin_mb).map(|(l, margin)| margin / l),
+        close,
         text,
     }
 }
@@ -435,6 +466,65 @@ mod tests {
             pareto_front(&points),
             [true, true, false, false, false, true]
         );
+    }
+
+    fn metrics(speed: f64, peak: f64, margin: Option<f64>, died: bool) -> PolicyMetrics {
+        PolicyMetrics {
+            status: if died { RunStatus::ChildDied } else { RunStatus::Completed },
+            jobs_planned: Some(20),
+            jobs_run: 20,
+            jobs_succeeded: 20,
+            peak_rss_mb: Some(peak),
+            call: LeakCall::NoLeak,
+            pattern: Pattern::Plateau,
+            verdict_series: "live_mb".into(),
+            slope_mb_per_job: Some(0.0),
+            slope_ci: Some((0.0, 0.0)),
+            slope_call: Some(LeakCall::NoLeak),
+            wall_time_secs: Some(20.0 / speed),
+            jobs_per_sec: Some(speed),
+            p95_job_secs: Some(0.1),
+            cold_jobs: 0,
+            reload_secs: Some(0.0),
+            restart_secs: Some(0.0),
+            outside_jobs_secs: Some(0.0),
+            workers_started: 1,
+            cache_clears: 0,
+            death: died.then(|| PolicyDeath {
+                job: 18,
+                kind: "memory_limit".into(),
+                reason: "rss above the limit".into(),
+            }),
+            memory_limit_mb: Some(1024.0),
+            projected_limit_job: None,
+            horizon_jobs: 1000,
+            projected_peak_mb: margin.map(|m| 1024.0 - m),
+            margin_mb: margin,
+        }
+    }
+
+    #[test]
+    fn the_recommendation_is_the_fastest_policy_under_the_limit() {
+        let dead = metrics(30.0, 1024.0, None, true);
+        let over = metrics(25.0, 900.0, Some(-50.0), false);
+        let slow = metrics(10.0, 300.0, Some(700.0), false);
+        let fast = metrics(20.0, 400.0, Some(600.0), false);
+        let near = metrics(19.0, 350.0, Some(650.0), false);
+        let rows = vec![
+            ("dead".to_string(), &dead),
+            ("over".to_string(), &over),
+            ("slow".to_string(), &slow),
+            ("fast".to_string(), &fast),
+            ("near".to_string(), &near),
+        ];
+        let r = recommend(&rows, 1000);
+        assert_eq!(r.policy.as_deref(), Some("fast"));
+        assert_eq!(r.index, Some(3));
+        assert_eq!(r.margin_mb, Some(600.0));
+        assert_eq!(r.close, ["near"]);
+        let none = recommend(&rows[..2], 1000);
+        assert_eq!(none.policy, None);
+        assert!(none.text.contains("no policy stays under"), "{}", none.text);
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub fn markdown(report: &SweepReport, chart_png: Option<&str>) -> String {
         ));
     }
     out.push_str(
-        "\nSlopes are of RSS's floor (95% interval). `reload s` estimates the time cold jobs (first on a worker or after a clear, the run's first left out) spent above the warm median of their workload job. `restart s`: start-up of every worker after the first. The ceiling at the horizon adds the RSS slope times the jobs left unless RSS is `no_leak`. Throughput measured with several replays at once shares the machine's cores.\n",
+        "\nSlopes are of RSS's floor (95% interval). `reload s` estimates the time cold jobs (first on a worker or after a clear, the run's first left out) spent above the warm median of their workload job. `restart s`: start-up of every worker after the first. The ceiling at the horizon adds the RSS slope times the jobs left when RSS's own verdict is `leak` or `slow_growth`. Throughput measured with several replays at once shares the machine's cores.\n",
     );
     out
 }
