@@ -16,9 +16,9 @@ pub mod judge;
 pub mod series;
 mod shape;
 pub mod significance;
-pub mod sweep;
 pub mod slopes;
 mod spikes;
+pub mod sweep;
 pub mod trend;
 pub mod verdict;
 

@@ -125,7 +125,8 @@ impl PolicyMetrics {
             cold_jobs,
             reload_secs,
             restart_secs: restart_secs(manifest),
-            outside_jobs_secs: wall.map(|w| (w - records.iter().map(|r| r.duration_secs).sum::<f64>()).max(0.0)),
+            outside_jobs_secs: wall
+                .map(|w| (w - records.iter().map(|r| r.duration_secs).sum::<f64>()).max(0.0)),
             workers_started: manifest.workers_started,
             cache_clears: records.iter().filter(|r| r.cache_clear.is_some()).count() as u64,
             death,
@@ -283,9 +284,10 @@ pub fn pareto_front(points: &[Option<(f64, f64)>]) -> Vec<bool> {
             let Some((ceiling, speed)) = *p else {
                 return false;
             };
-            !points.iter().flatten().any(|&(c, s)| {
-                c <= ceiling && s >= speed && (c < ceiling || s > speed)
-            })
+            !points
+                .iter()
+                .flatten()
+                .any(|&(c, s)| c <= ceiling && s >= speed && (c < ceiling || s > speed))
         })
         .collect()
 }
@@ -317,7 +319,10 @@ pub fn recommend(rows: &[(String, &PolicyMetrics)], horizon_jobs: u64) -> Recomm
         .enumerate()
         .filter(|(_, (_, m))| m.acceptable() && m.jobs_per_sec.is_some())
         .max_by(|(_, (_, a)), (_, (_, b))| {
-            let speed = a.jobs_per_sec.unwrap_or(0.0).total_cmp(&b.jobs_per_sec.unwrap_or(0.0));
+            let speed = a
+                .jobs_per_sec
+                .unwrap_or(0.0)
+                .total_cmp(&b.jobs_per_sec.unwrap_or(0.0));
             speed.then_with(|| {
                 b.peak_rss_mb
                     .unwrap_or(f64::MAX)
@@ -425,7 +430,10 @@ impl SweepReport {
             .policies
             .iter()
             .map(|p| {
-                let m = p.metrics.as_ref().filter(|m| m.death.is_none() && m.status == RunStatus::Completed)?;
+                let m = p
+                    .metrics
+                    .as_ref()
+                    .filter(|m| m.death.is_none() && m.status == RunStatus::Completed)?;
                 m.peak_rss_mb.zip(m.jobs_per_sec)
             })
             .collect();
@@ -470,7 +478,11 @@ mod tests {
 
     fn metrics(speed: f64, peak: f64, margin: Option<f64>, died: bool) -> PolicyMetrics {
         PolicyMetrics {
-            status: if died { RunStatus::ChildDied } else { RunStatus::Completed },
+            status: if died {
+                RunStatus::ChildDied
+            } else {
+                RunStatus::Completed
+            },
             jobs_planned: Some(20),
             jobs_run: 20,
             jobs_succeeded: 20,

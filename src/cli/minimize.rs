@@ -63,18 +63,21 @@ fn parse_keep(text: &str) -> std::result::Result<f64, String> {
     if v.is_finite() && v > 0.0 && v <= 1.0 {
         Ok(v)
     } else {
-        Err(format!("{text}: expected a share of the original slope in (0, 1], e.g. 0.5"))
+        Err(format!(
+            "{text}: expected a share of the original slope in (0, 1], e.g. 0.5"
+        ))
     }
 }
 
 /// The `replay` flags every replay of the search gets.
 fn replay_flags(args: &MinimizeArgs, workload_max_jobs: u32) -> Result<Vec<String>> {
-    let (isolation, max_jobs) = crate::engine::policy::resolve_isolation(
-        args.isolation,
-        args.max_jobs,
-        workload_max_jobs,
-    )?;
-    let mut flags = vec!["--no-charts".to_string(), "--isolation".into(), isolation.as_str().into()];
+    let (isolation, max_jobs) =
+        crate::engine::policy::resolve_isolation(args.isolation, args.max_jobs, workload_max_jobs)?;
+    let mut flags = vec![
+        "--no-charts".to_string(),
+        "--isolation".into(),
+        isolation.as_str().into(),
+    ];
     if isolation == Isolation::Recycle {
         flags.extend(["--max-jobs".into(), max_jobs.to_string()]);
     }
@@ -90,7 +93,9 @@ fn replay_flags(args: &MinimizeArgs, workload_max_jobs: u32) -> Result<Vec<Strin
     }
     if let Some(t) = args.job_timeout {
         if !(t.is_finite() && t > 0.0) {
-            return Err(Error::Usage(format!("--job-timeout {t}: expected seconds > 0")));
+            return Err(Error::Usage(format!(
+                "--job-timeout {t}: expected seconds > 0"
+            )));
         }
         flags.extend(["--job-timeout".into(), t.to_string()]);
     }
@@ -100,10 +105,9 @@ fn replay_flags(args: &MinimizeArgs, workload_max_jobs: u32) -> Result<Vec<Strin
 pub fn run(args: MinimizeArgs) -> Result<i32> {
     let loaded = crate::workload::load(&args.workload)?;
     let flags = replay_flags(&args, loaded.workload.worker.max_jobs)?;
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| crate::cli::timestamped_report_dir(&format!("{}-minimize", loaded.name)));
+    let out_dir = args.out.clone().unwrap_or_else(|| {
+        crate::cli::timestamped_report_dir(&format!("{}-minimize", loaded.name))
+    });
     let config = MinimizeConfig {
         keep: args.keep,
         target_jobs: args.jobs,
@@ -140,7 +144,10 @@ pub fn run(args: MinimizeArgs) -> Result<i32> {
         let table = render::minimize::table(&report);
         crate::cli::print(&render::render_terminal(&table, &Terminal::detect()))?;
         crate::cli::print(&report.summary)?;
-        crate::cli::print(&format!("minimal workload: {}", out_dir.join(MINIMAL_JSON).display()))?;
+        crate::cli::print(&format!(
+            "minimal workload: {}",
+            out_dir.join(MINIMAL_JSON).display()
+        ))?;
         crate::cli::print(&format!("steps: {}", steps_md.display()))?;
     }
     Ok(0)

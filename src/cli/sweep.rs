@@ -96,7 +96,9 @@ fn config_of(args: &SweepArgs, name: &str) -> Result<SweepConfig> {
     }
     if let Some(t) = args.job_timeout {
         if !(t.is_finite() && t > 0.0) {
-            return Err(Error::Usage(format!("--job-timeout {t}: expected seconds > 0")));
+            return Err(Error::Usage(format!(
+                "--job-timeout {t}: expected seconds > 0"
+            )));
         }
         shared.extend(["--job-timeout".to_string(), t.to_string()]);
     }
@@ -146,7 +148,10 @@ pub fn run(args: SweepArgs) -> Result<i32> {
                 eprintln!("started  {id} ({running} running)")
             }
             SweepProgress::Finished { id, status, secs } => {
-                eprintln!("finished {id}: {status} in {}", crate::units::format_duration(secs))
+                eprintln!(
+                    "finished {id}: {status} in {}",
+                    crate::units::format_duration(secs)
+                )
             }
         }
     };
@@ -175,7 +180,11 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     if report.complete {
         return Ok(0);
     }
-    let finished = report.policies.iter().filter(|p| p.metrics.is_some()).count();
+    let finished = report
+        .policies
+        .iter()
+        .filter(|p| p.metrics.is_some())
+        .count();
     Err(Error::Interrupted(format!(
         "sweep interrupted ({}): {finished} of {} policies finished and kept in {}; `--resume --out {}` with the same flags runs the rest",
         cancel.reason().unwrap_or("stopped"),

@@ -123,7 +123,8 @@ mod tests {
     #[test]
     fn the_result_is_one_minimal() {
         // Passes when at least 3 of the items 0..6 are present: every 3-subset is minimal.
-        let mut oracle = |s: &[usize]| -> Result<bool, ()> { Ok(s.iter().filter(|&&i| i < 6).count() >= 3) };
+        let mut oracle =
+            |s: &[usize]| -> Result<bool, ()> { Ok(s.iter().filter(|&&i| i < 6).count() >= 3) };
         let (found, _) = ddmin(10, &mut oracle).expect("no error");
         assert_eq!(found.len(), 3);
         for drop in 0..found.len() {

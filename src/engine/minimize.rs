@@ -17,8 +17,7 @@ use crate::analysis::{LeakCall, RunVerdict, SeriesVerdict, VerdictParams};
 use crate::cancel::Cancel;
 use crate::record::{MinimizeReport, MinimizeStep, RunStatus, STEPS_SCHEMA_VERSION};
 use crate::workload::reduce::{
-    option_sets, used_documents, with_absolute_paths, with_documents, with_jobs,
-    with_option_sets,
+    option_sets, used_documents, with_absolute_paths, with_documents, with_jobs, with_option_sets,
 };
 use crate::workload::{LoadedWorkload, Workload};
 use crate::{Error, Result};
@@ -140,7 +139,12 @@ impl Search<'_> {
         let step = MinimizeStep {
             index: 0,
             phase: "original".into(),
-            kept: loaded.workload.jobs.iter().map(|j| j.name.clone()).collect(),
+            kept: loaded
+                .workload
+                .jobs
+                .iter()
+                .map(|j| j.name.clone())
+                .collect(),
             jobs_planned: loaded.workload.job_count(),
             folder: "original".into(),
             calls: vec![primary.call.name().into()],
@@ -170,7 +174,10 @@ impl Search<'_> {
     fn replay(&mut self, workload: &Path, dir: &Path) -> Result<RunVerdict> {
         let log = PathBuf::from(format!("{}.log", dir.display()));
         self.report.replays += 1;
-        let exit = self.config.runner.run(workload, dir, &[], &log, self.cancel)?;
+        let exit = self
+            .config
+            .runner
+            .run(workload, dir, &[], &log, self.cancel)?;
         if self.cancel.is_cancelled() {
             return Err(self.interrupted());
         }
@@ -200,7 +207,8 @@ impl Search<'_> {
     /// Replay a candidate (`trials` times, stopping at the first that fails); whether it still
     /// leaks with the kept share of the original slope.
     fn test(&mut self, phase: &str, kept: Vec<String>, w: &Workload) -> Result<bool> {
-        let key = serde_json::to_string(w).map_err(|e| Error::Internal(format!("candidate: {e}")))?;
+        let key =
+            serde_json::to_string(w).map_err(|e| Error::Internal(format!("candidate: {e}")))?;
         if let Some(&(passed, _)) = self.seen.get(&key) {
             return Ok(passed);
         }
@@ -208,7 +216,8 @@ impl Search<'_> {
         let index = self.report.steps.len();
         let folder = format!("candidates/{index:03}-{phase}");
         let dir = self.config.out_dir.join(&folder);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let path = dir.join("workload.json");
         write_workload(&path, w)?;
         let (mut calls, mut slopes) = (Vec::new(), Vec::new());
@@ -252,7 +261,8 @@ impl Search<'_> {
         let path = self.config.out_dir.join(STEPS_JSON);
         let text = serde_json::to_string_pretty(&self.report)
             .map_err(|e| Error::Internal(format!("{STEPS_JSON}: {e}")))?;
-        std::fs::write(&path, text + "\n").map_err(|e| Error::io(format!("writing {}", path.display()), e))
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
 
     /// ddmin over the workload's job list.
@@ -311,7 +321,11 @@ impl Search<'_> {
     }
 
     /// Write `minimal.json` (checked by loading it back) and the summary.
-    fn conclude(mut self, loaded: &LoadedWorkload, mut minimal: Workload) -> Result<MinimizeReport> {
+    fn conclude(
+        mut self,
+        loaded: &LoadedWorkload,
+        mut minimal: Workload,
+    ) -> Result<MinimizeReport> {
         minimal.name = Some(format!("{}-minimal", loaded.name));
         let jobs: Vec<String> = minimal.jobs.iter().map(|j| j.name.clone()).collect();
         minimal.description = Some(format!(
@@ -367,6 +381,8 @@ fn summary(r: &MinimizeReport, repeat: u32, passed: bool) -> String {
 }
 
 fn write_workload(path: &Path, w: &Workload) -> Result<()> {
-    let text = serde_json::to_string_pretty(w).map_err(|e| Error::Internal(format!("workload: {e}")))?;
-    std::fs::write(path, text + "\n").map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    let text =
+        serde_json::to_string_pretty(w).map_err(|e| Error::Internal(format!("workload: {e}")))?;
+    std::fs::write(path, text + "\n")
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }

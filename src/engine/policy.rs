@@ -139,7 +139,11 @@ mod tests {
         let axes = Axes {
             clear_every: vec![1, 3],
             max_jobs: vec![0, 5],
-            isolation: vec![Isolation::Worker, Isolation::Recycle, Isolation::ProcessPerJob],
+            isolation: vec![
+                Isolation::Worker,
+                Isolation::Recycle,
+                Isolation::ProcessPerJob,
+            ],
             ..Axes::default()
         };
         let plan = plan(&axes, 0).expect("a plan");
@@ -183,6 +187,9 @@ mod tests {
                 "python3 w.py"
             ]
         );
-        assert_eq!(p.id(std::slice::from_ref(&p.worker)), "clear2-recycle10-cmd1");
+        assert_eq!(
+            p.id(std::slice::from_ref(&p.worker)),
+            "clear2-recycle10-cmd1"
+        );
     }
 }

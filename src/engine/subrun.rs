@@ -58,7 +58,8 @@ impl ChildReplay {
         log: &Path,
         cancel: &Cancel,
     ) -> Result<ChildExit> {
-        let file = File::create(log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
+        let file =
+            File::create(log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
         let err = file
             .try_clone()
             .map_err(|e| Error::io(format!("opening {}", log.display()), e))?;

@@ -47,8 +47,13 @@ pub struct SweepConfig {
 #[derive(Debug, Clone)]
 pub enum SweepProgress<'a> {
     /// A finished policy kept from an earlier sweep (`resume`).
-    Kept { id: &'a str },
-    Started { id: &'a str, running: usize },
+    Kept {
+        id: &'a str,
+    },
+    Started {
+        id: &'a str,
+        running: usize,
+    },
     Finished {
         id: &'a str,
         status: RunStatus,
@@ -150,7 +155,10 @@ pub fn run_sweep(
         return Err(err);
     }
     shared.publish(Some(wall.elapsed().as_secs_f64()))?;
-    Ok(shared.report.into_inner().unwrap_or_else(|p| p.into_inner()))
+    Ok(shared
+        .report
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner()))
 }
 
 fn take<T: Default>(m: &Mutex<T>) -> T {
@@ -237,8 +245,9 @@ fn keep_finished(
                 done.push(Some(Done { analysis }));
             }
             _ => {
-                std::fs::remove_dir_all(&dir)
-                    .map_err(|e| Error::io(format!("removing the unfinished {}", dir.display()), e))?;
+                std::fs::remove_dir_all(&dir).map_err(|e| {
+                    Error::io(format!("removing the unfinished {}", dir.display()), e)
+                })?;
                 done.push(None);
             }
         }
@@ -308,7 +317,14 @@ impl Shared<'_> {
             secs: started.elapsed().as_secs_f64(),
         });
         if !is_result(status) {
-            return Ok(()); // interrupted: not a result; --resume runs it again
+            if cancel.is_cancelled() {
+                return Ok(()); // interrupted: not a result; --resume runs it again
+            }
+            return Err(Error::Internal(format!(
+                "policy {id}: its replay ended `{status}` without being asked to stop (exit {}); see {}",
+                exit.code,
+                log.display()
+            )));
         }
         if exit.code == crate::error::EXIT_BAD_INPUT || exit.code == crate::error::EXIT_INTERNAL {
             return Err(Error::Internal(format!(
@@ -331,15 +347,23 @@ impl Shared<'_> {
                 pools.entry(key).or_default().push(&d.analysis.records);
             }
         }
-        let warm: BTreeMap<&str, BTreeMap<String, f64>> =
-            pools.iter().map(|(k, runs)| (*k, warm_medians(runs))).collect();
+        let warm: BTreeMap<&str, BTreeMap<String, f64>> = pools
+            .iter()
+            .map(|(k, runs)| (*k, warm_medians(runs)))
+            .collect();
         let mut report = lock(&self.report);
         for (i, d) in done.iter().enumerate() {
             report.policies[i].metrics = d.as_ref().map(|d| {
                 let a = &d.analysis;
                 let empty = BTreeMap::new();
                 let w = warm.get(self.worker_keys[i].as_str()).unwrap_or(&empty);
-                PolicyMetrics::of(&a.manifest, &a.records, &a.verdict, self.params.horizon_jobs, w)
+                PolicyMetrics::of(
+                    &a.manifest,
+                    &a.records,
+                    &a.verdict,
+                    self.params.horizon_jobs,
+                    w,
+                )
             });
         }
         report.conclude();

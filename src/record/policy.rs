@@ -89,4 +89,3 @@ pub struct Axes {
     pub allocator: Vec<AllocatorKind>,
     pub workers: Vec<WorkerChoice>,
 }
-

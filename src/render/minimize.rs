@@ -60,7 +60,9 @@ pub fn markdown(report: &MinimizeReport) -> String {
         report.target_jobs
     ));
     if let Some(p) = &report.minimal_path {
-        out.push_str(&format!("Minimal workload: `{p}` (replay it with `docling-memprof replay {p}`).\n\n"));
+        out.push_str(&format!(
+            "Minimal workload: `{p}` (replay it with `docling-memprof replay {p}`).\n\n"
+        ));
     }
     out.push_str(&super::markdown::table(&table(report)));
     out

@@ -22,8 +22,8 @@ pub mod gate;
 pub mod html;
 pub mod markdown;
 pub mod minimize;
-pub mod table;
 pub mod sweep;
+pub mod table;
 pub mod terminal;
 
 pub use terminal::{render_terminal, terminal_report, Terminal};

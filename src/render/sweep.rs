@@ -88,7 +88,10 @@ fn row(entry: &PolicyEntry, recommended: bool) -> Vec<Cell> {
         Cell::new(m.workers_started.to_string()),
         Cell::new(m.cache_clears.to_string()),
         death,
-        Cell::new(m.projected_limit_job.map_or(MISSING.into(), |j| j.to_string())),
+        Cell::new(
+            m.projected_limit_job
+                .map_or(MISSING.into(), |j| j.to_string()),
+        ),
         Cell::new(opt(m.projected_peak_mb, 0)),
         Cell::tone(opt(m.margin_mb, 0), margin_tone),
         Cell::new(if entry.pareto { "yes" } else { "" }),
@@ -102,7 +105,11 @@ pub fn notes(report: &SweepReport) -> Vec<String> {
         lines.push(format!("Recommendation: {}", r.text));
     }
     if !report.complete {
-        let missing = report.policies.iter().filter(|p| p.metrics.is_none()).count();
+        let missing = report
+            .policies
+            .iter()
+            .filter(|p| p.metrics.is_none())
+            .count();
         lines.push(format!(
             "{missing} of {} policies have no result yet (interrupted): `--resume` runs them",
             report.policies.len()
@@ -144,7 +151,11 @@ pub fn markdown(report: &SweepReport, chart_png: Option<&str>) -> String {
             report.workload_path,
             p.replay_args
                 .iter()
-                .map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() })
+                .map(|a| if a.contains(' ') {
+                    format!("'{a}'")
+                } else {
+                    a.clone()
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         ));

@@ -71,8 +71,14 @@ fn clearing_every_job_survives_the_limit_that_kills_the_worker_that_never_clears
     assert_eq!(printed, report);
     let ids: Vec<&str> = report.policies.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["clear0-worker-jemalloc", "clear1-worker-jemalloc"]);
-    let never = report.policies[0].metrics.as_ref().expect("clear0 finished");
-    let every = report.policies[1].metrics.as_ref().expect("clear1 finished");
+    let never = report.policies[0]
+        .metrics
+        .as_ref()
+        .expect("clear0 finished");
+    let every = report.policies[1]
+        .metrics
+        .as_ref()
+        .expect("clear1 finished");
     // Never clearing: each option set's models stay, RSS crosses the limit, the death and its job are shown.
     let death = never.death.as_ref().expect("clear0 dies under 150 MiB");
     assert_eq!(death.kind, "memory_limit");
@@ -82,16 +88,25 @@ fn clearing_every_job_survives_the_limit_that_kills_the_worker_that_never_clears
     assert!(every.death.is_none());
     assert_eq!(every.status, RunStatus::Completed);
     assert_ne!(every.call, LeakCall::Leak);
-    let (low, high) = (every.peak_rss_mb.expect("peak"), never.peak_rss_mb.expect("peak"));
+    let (low, high) = (
+        every.peak_rss_mb.expect("peak"),
+        never.peak_rss_mb.expect("peak"),
+    );
     assert!(high > 150.0 && low < 100.0, "ceilings {low} and {high}");
     assert!(every.margin_mb.is_some_and(|m| m > 0.0));
     let rec = report.recommendation.as_ref().expect("a recommendation");
-    assert_eq!(rec.policy.as_deref(), Some("clear1-worker-jemalloc"), "{}", rec.text);
+    assert_eq!(
+        rec.policy.as_deref(),
+        Some("clear1-worker-jemalloc"),
+        "{}",
+        rec.text
+    );
     assert!(report.policies[1].pareto && !report.policies[0].pareto);
     // The sweep's numbers are the run folders' numbers: the same analysis read back.
     for p in &report.policies {
         let m = p.metrics.as_ref().expect("metrics");
-        let a = analyse_folder(&out.join(&p.run_dir), &VerdictParams::default()).expect("run folder");
+        let a =
+            analyse_folder(&out.join(&p.run_dir), &VerdictParams::default()).expect("run folder");
         assert_eq!(a.verdict.primary.call, m.call, "{}", p.id);
         assert_eq!(a.records.len() as u64, m.jobs_run, "{}", p.id);
         let peak = a
@@ -100,7 +115,10 @@ fn clearing_every_job_survives_the_limit_that_kills_the_worker_that_never_clears
             .flat_map(|r| {
                 [
                     r.peak_rss_bytes,
-                    r.after_job.as_ref().and_then(|s| s.process.as_ref()).map(|p| p.rss_bytes),
+                    r.after_job
+                        .as_ref()
+                        .and_then(|s| s.process.as_ref())
+                        .map(|p| p.rss_bytes),
                 ]
             })
             .flatten()
@@ -142,10 +160,19 @@ fn without_a_limit_the_recommendation_is_the_fastest_policy_that_does_not_leak()
         .iter()
         .map(|p| p.metrics.as_ref().expect("finished").call)
         .collect();
-    assert_eq!(calls[0], LeakCall::Leak, "never clearing keeps every set's models");
+    assert_eq!(
+        calls[0],
+        LeakCall::Leak,
+        "never clearing keeps every set's models"
+    );
     assert_ne!(calls[1], LeakCall::Leak);
     let rec = report.recommendation.as_ref().expect("a recommendation");
-    assert_eq!(rec.policy.as_deref(), Some("clear1-worker-jemalloc"), "{}", rec.text);
+    assert_eq!(
+        rec.policy.as_deref(),
+        Some("clear1-worker-jemalloc"),
+        "{}",
+        rec.text
+    );
 }
 
 /// A workload whose replays last about a second each, so that a sweep can be stopped midway.
@@ -212,7 +239,10 @@ fn an_interrupted_sweep_keeps_its_finished_policies_and_resume_runs_only_the_res
     assert_eq!(o.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
     assert!(!report.complete);
-    assert!(done.contains(&"clear1-worker-jemalloc".to_string()), "{done:?}");
+    assert!(
+        done.contains(&"clear1-worker-jemalloc".to_string()),
+        "{done:?}"
+    );
     let mtimes: Vec<_> = done
         .iter()
         .map(|id| {
@@ -258,15 +288,45 @@ fn sweep_flags_and_folders_that_cannot_be_used_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no policy to run"));
     let missing = tmp.path().join("none");
-    let o = run(&["sweep", w, "--resume", "--out", missing.to_str().expect("utf-8")]);
+    let o = run(&[
+        "sweep",
+        w,
+        "--resume",
+        "--out",
+        missing.to_str().expect("utf-8"),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let out = tmp.path().join("sweep");
-    let o = run(&["sweep", w, "--clear-every", "1", "--no-charts", "-q", "--out", out.to_str().expect("utf-8")]);
+    let o = run(&[
+        "sweep",
+        w,
+        "--clear-every",
+        "1",
+        "--no-charts",
+        "-q",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(&["sweep", w, "--clear-every", "1", "--out", out.to_str().expect("utf-8")]);
+    let o = run(&[
+        "sweep",
+        w,
+        "--clear-every",
+        "1",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
-    let o = run(&["sweep", w, "--clear-every", "2", "--resume", "--out", out.to_str().expect("utf-8")]);
+    let o = run(&[
+        "sweep",
+        w,
+        "--clear-every",
+        "2",
+        "--resume",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("same workload, axes"));
 }
@@ -286,12 +346,19 @@ fn minimize_keeps_only_the_leaking_job_kind() {
     assert!(o.status.success(), "{}", text(&o));
     let report: MinimizeReport = serde_json::from_slice(&o.stdout).expect("--json is steps.json");
     assert!(report.complete);
-    assert_eq!(report.minimal_jobs, ["pdf-page-images"], "{}", report.summary);
+    assert_eq!(
+        report.minimal_jobs,
+        ["pdf-page-images"],
+        "{}",
+        report.summary
+    );
     assert_eq!(report.minimal_documents, ["scan"]);
     assert_eq!(report.minimal_option_sets, 1);
     assert_eq!((report.original_jobs, report.original_documents), (8, 5));
     assert!(report.replays < 20, "{} replays", report.replays);
-    assert!(report.final_slope.is_some_and(|s| s >= 0.5 * report.original_slope));
+    assert!(report
+        .final_slope
+        .is_some_and(|s| s >= 0.5 * report.original_slope));
     // The minimal workload is a workload file: it loads, and its replay is still a leak.
     let minimal = docling_memprof::workload::load(&out.join("minimal.json")).expect("loads");
     assert_eq!(minimal.workload.jobs.len(), 1);
@@ -312,7 +379,11 @@ fn minimize_keeps_only_the_leaking_job_kind() {
     // Every step is in the report: the original first, each candidate with its folder.
     assert_eq!(report.steps[0].phase, "original");
     for s in &report.steps[1..] {
-        assert!(out.join(&s.folder).join("workload.json").is_file(), "{}", s.folder);
+        assert!(
+            out.join(&s.folder).join("workload.json").is_file(),
+            "{}",
+            s.folder
+        );
     }
     assert!(out.join("steps.md").is_file());
 }
@@ -331,7 +402,11 @@ fn minimize_refuses_a_workload_that_does_not_leak() {
         out.to_str().expect("utf-8"),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to minimize"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nothing to minimize"),
+        "{}",
+        text(&o)
+    );
     let o = run(&["minimize", workload.to_str().expect("utf-8"), "--keep", "2"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--keep"));

@@ -43,7 +43,10 @@ fn dots(report: &SweepReport) -> Vec<Dot> {
 }
 
 pub fn title(report: &SweepReport) -> String {
-    format!("{}: memory ceiling against throughput", report.workload_name)
+    format!(
+        "{}: memory ceiling against throughput",
+        report.workload_name
+    )
 }
 
 /// Draw `sweep.svg` and `sweep.png` into `dir`.
@@ -59,7 +62,9 @@ fn draw<DB: DrawingBackend>(
     title: &str,
 ) -> std::result::Result<(), String> {
     let dots = dots(report);
-    let limit = report.memory_limit_bytes.map(|b| b as f64 / crate::units::MIB);
+    let limit = report
+        .memory_limit_bytes
+        .map(|b| b as f64 / crate::units::MIB);
     let mut legend = vec![
         LegendEntry::new("policy", Sample::Circle(BLUE)),
         LegendEntry::new("Pareto front", Sample::Line(GREEN, 2)),
@@ -72,12 +77,7 @@ fn draw<DB: DrawingBackend>(
     let area = header(root, title, &legend)?;
     let speeds: Vec<f64> = dots.iter().map(|d| d.speed).collect();
     let (x_lo, x_hi) = super::y_range(speeds.iter().copied().chain([0.0]));
-    let (y_lo, y_hi) = super::y_range(
-        dots.iter()
-            .map(|d| d.ceiling)
-            .chain(limit)
-            .chain([0.0]),
-    );
+    let (y_lo, y_hi) = super::y_range(dots.iter().map(|d| d.ceiling).chain(limit).chain([0.0]));
     let x_hi = x_hi * 1.4; // room for the labels right of the points
     let mut chart = ChartBuilder::on(&area)
         .margin_left(8)
@@ -129,7 +129,11 @@ fn draw<DB: DrawingBackend>(
         let at = (d.speed, d.ceiling);
         if d.died.is_some() {
             chart
-                .draw_series(std::iter::once(Cross::new(at, 6, VERMILLION.stroke_width(2))))
+                .draw_series(std::iter::once(Cross::new(
+                    at,
+                    6,
+                    VERMILLION.stroke_width(2),
+                )))
                 .map_err(de)?;
         } else {
             let color = if d.front { GREEN } else { BLUE };
@@ -173,7 +177,11 @@ fn free_offset(placed: &mut Vec<(i32, i32, i32)>, x: i32, y: i32, w: i32) -> i32
     const H: i32 = 13;
     let candidates = (0..12).map(|k| {
         let step = (k / 2 + 1) * H;
-        if k % 2 == 0 { -step } else { step - H + 4 }
+        if k % 2 == 0 {
+            -step
+        } else {
+            step - H + 4
+        }
     });
     let mut chosen = -H - 1;
     for dy in candidates {
