@@ -411,3 +411,53 @@ fn minimize_refuses_a_workload_that_does_not_leak() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--keep"));
 }
+
+#[test]
+fn a_sweep_compares_the_core_with_a_worker_command() {
+    let Some(python) = crate::util::python3() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workload = converter_cache_workload(tmp.path(), 0.005, 2);
+    let out = tmp.path().join("sweep");
+    let worker = format!(
+        "{} {} --leak-kb-per-job 2048 --model-mb 1",
+        python.display(),
+        project_root().join("workers/reference_worker.py").display()
+    );
+    let o = run(&[
+        "sweep",
+        workload.to_str().expect("utf-8"),
+        "--clear-every",
+        "1",
+        "--worker-cmd",
+        "core",
+        "--worker-cmd",
+        &worker,
+        "--no-charts",
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = read_sweep(&out);
+    let ids: Vec<&str> = report.policies.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["clear1-worker-jemalloc", "clear1-worker-cmd2"]);
+    let core = report.policies[0].metrics.as_ref().expect("core finished");
+    let cmd = report.policies[1]
+        .metrics
+        .as_ref()
+        .expect("command finished");
+    assert_ne!(core.call, LeakCall::Leak);
+    // The reference worker keeps 2 MiB per job whatever the clears: RSS grows ~2 MB/job.
+    assert_eq!(cmd.call, LeakCall::Leak);
+    assert!(cmd.slope_mb_per_job.is_some_and(|s| s > 1.0), "{cmd:?}");
+    assert!(report.policies[1].replay_args.contains(&worker));
+    let rec = report.recommendation.as_ref().expect("a recommendation");
+    assert_eq!(
+        rec.policy.as_deref(),
+        Some("clear1-worker-jemalloc"),
+        "{}",
+        rec.text
+    );
+}
