@@ -34,6 +34,9 @@ pub enum Error {
     /// The worker child died or was interrupted; the records of finished jobs were kept.
     #[error("worker child {0}")]
     ChildDied(String),
+    /// A run or search stopped before its end (a signal); what finished was kept.
+    #[error("{0}")]
+    Interrupted(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -49,7 +52,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::BadInput { .. } | Error::Usage(_) => EXIT_BAD_INPUT,
-            Error::ChildDied(_) => EXIT_CHILD_DIED,
+            Error::ChildDied(_) | Error::Interrupted(_) => EXIT_CHILD_DIED,
             Error::Io { .. } | Error::Internal(_) => EXIT_INTERNAL,
         }
     }

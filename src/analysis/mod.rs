@@ -18,6 +18,7 @@ mod shape;
 pub mod significance;
 pub mod slopes;
 mod spikes;
+pub mod sweep;
 pub mod trend;
 pub mod verdict;
 

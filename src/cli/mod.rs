@@ -9,11 +9,13 @@ pub mod child;
 pub mod diff;
 pub mod gate;
 pub mod logs;
+pub mod minimize;
 pub mod record;
 pub mod replay;
 pub mod report;
 pub mod summary;
 pub mod worker_flags;
+pub mod sweep;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +42,10 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Turn a docling-serve worker log into a replayable workload.
     Record(record::RecordArgs),
+    /// Replay a workload under every combination of policy axes; table, chart, recommendation.
+    Sweep(sweep::SweepArgs),
+    /// The smallest workload (jobs, documents, option sets) whose replay still leaks (ddmin).
+    Minimize(minimize::MinimizeArgs),
     /// The worker child (started by `replay`; not for direct use).
     #[command(hide = true)]
     Child(child::ChildArgs),
@@ -54,6 +60,8 @@ pub fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Gate(args) => gate::run(args),
         Command::Logs(args) => logs::run(args),
         Command::Record(args) => record::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Minimize(args) => minimize::run(args),
         Command::Child(args) => child::run(args),
     }
 }

@@ -37,6 +37,10 @@ pub struct ReplayArgs {
     /// Jobs per worker process before it is recycled (DOCLING_SERVE_RQ_MAX_JOBS).
     #[arg(long)]
     pub max_jobs: Option<u32>,
+    /// Clear the worker's caches every N jobs (DOCLING_SERVE_JOBS_BETWEEN_CACHE_CLEAR; 0 =
+    /// never), instead of the workload's `worker.jobs_between_cache_clear`.
+    #[arg(long, value_name = "N")]
+    pub clear_every: Option<u32>,
     /// Kill the worker when its RSS crosses this size (`3GiB`, `512MiB`), as Kubernetes would.
     #[arg(long, value_parser = parse_size)]
     pub memory_limit: Option<u64>,
@@ -97,7 +101,10 @@ fn parse_size(text: &str) -> std::result::Result<u64, String> {
 }
 
 pub fn run(args: ReplayArgs) -> Result<i32> {
-    let loaded = crate::workload::load(&args.workload)?;
+    let mut loaded = crate::workload::load(&args.workload)?;
+    if let Some(n) = args.clear_every {
+        loaded.workload.worker.jobs_between_cache_clear = n;
+    }
     let config = config_of(&args, loaded.workload.worker.max_jobs)?;
     // Files the end of the run needs are checked before the first job.
     let budget = args
@@ -148,7 +155,8 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
 
 /// The replay's configuration from the flags.
 fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> {
-    let (isolation, max_jobs) = resolve_isolation(args, workload_max_jobs)?;
+    let (isolation, max_jobs) =
+        crate::engine::policy::resolve_isolation(args.isolation, args.max_jobs, workload_max_jobs)?;
     if !(args.job_timeout.is_finite() && args.job_timeout > 0.0) {
         return Err(Error::Usage(format!(
             "--job-timeout {}: expected seconds > 0",
@@ -176,27 +184,6 @@ fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> 
         sites: args.sites,
         census: census != CensusPolicy::Off,
     })
-}
-
-/// The isolation mode and the jobs per worker it implies.
-fn resolve_isolation(args: &ReplayArgs, workload_max_jobs: u32) -> Result<(Isolation, u32)> {
-    let max_jobs = args.max_jobs.unwrap_or(workload_max_jobs);
-    let isolation = args.isolation.unwrap_or(if max_jobs > 0 {
-        Isolation::Recycle
-    } else {
-        Isolation::Worker
-    });
-    match isolation {
-        Isolation::Worker if args.max_jobs.is_some_and(|n| n > 0) => Err(Error::Usage(
-            "--max-jobs recycles the worker: use it with --isolation recycle".into(),
-        )),
-        Isolation::Worker => Ok((Isolation::Worker, 0)),
-        Isolation::Recycle if max_jobs == 0 => Err(Error::Usage(
-            "--isolation recycle needs --max-jobs N (or worker.max_jobs in the workload)".into(),
-        )),
-        Isolation::Recycle => Ok((Isolation::Recycle, max_jobs)),
-        Isolation::ProcessPerJob => Ok((Isolation::ProcessPerJob, 1)),
-    }
 }
 
 /// The end of a replay: `diagnostics.json`, the report files, the summary (or `--json`) and

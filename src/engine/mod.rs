@@ -11,12 +11,17 @@
 //! - [`progress`]: the progress bar observer;
 //! - [`finish`]: analysis, diagnostics and report input of a finished run.
 
+pub mod ddmin;
 pub mod events;
 pub mod finish;
 pub mod folder;
 pub mod manifest;
+pub mod minimize;
+pub mod policy;
 pub mod progress;
 pub mod replay;
+pub mod subrun;
+pub mod sweep;
 pub mod worker;
 
 pub use events::{Event, EventLog, Observer};

@@ -6,15 +6,21 @@
 //! - [`run`]: `run.json` ([`RunManifest`]) and `jobs.jsonl` ([`JobRecord`]), with the typed
 //!   outcome of a job ([`JobOutcome`], [`Death`]), one [`CacheClear`] and one
 //!   [`DocumentResult`] type wherever they travel;
-//! - [`modes`]: the run's choices as enums (allocator, isolation, sites, snapshot detail).
+//! - [`modes`]: the run's choices as enums (allocator, isolation, sites, snapshot detail);
+//! - [`policy`]: a worker policy and the axes of a sweep;
+//! - [`minimize`]: the steps report of `minimize`.
 //!
 //! Versioned by [`RECORD_SCHEMA_VERSION`]; version 1 folders still read (see
 //! `docs/run-format.md`).
 
+pub mod minimize;
 pub mod modes;
+pub mod policy;
 pub mod run;
 pub mod snapshot;
 
+pub use minimize::*;
 pub use modes::*;
+pub use policy::*;
 pub use run::*;
 pub use snapshot::*;

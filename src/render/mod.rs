@@ -21,6 +21,8 @@ pub mod format;
 pub mod gate;
 pub mod html;
 pub mod markdown;
+pub mod minimize;
+pub mod sweep;
 pub mod table;
 pub mod terminal;
 

@@ -8,6 +8,7 @@
 
 pub mod generate;
 pub mod materialize;
+pub mod reduce;
 pub mod schema;
 pub mod validate;
 

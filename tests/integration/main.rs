@@ -16,6 +16,7 @@ mod logs;
 mod protocol;
 mod render;
 mod replay;
+mod sweep;
 mod verdict_logs;
 mod worker_cmd;
 mod worker_core;

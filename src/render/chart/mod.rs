@@ -21,6 +21,7 @@ use crate::{Error, Result};
 
 pub mod comparison;
 pub mod growth;
+pub mod sweep;
 pub mod trajectory;
 
 /// Chart size in pixels (PNG) and user units (SVG).
@@ -105,7 +106,7 @@ pub fn write_charts(dir: &Path, input: &ReportInput) -> Result<Vec<ChartFile>> {
 /// Draw one chart as SVG, then rasterise that SVG to PNG with resvg and the embedded font (so
 /// both files show the same picture; plotters' own bitmap text drops glyph side bearings,
 /// which left uneven gaps inside words).
-fn write_chart<S>(dir: &Path, name: &str, title: &str, draw_svg: S) -> Result<ChartFile>
+pub(crate) fn write_chart<S>(dir: &Path, name: &str, title: &str, draw_svg: S) -> Result<ChartFile>
 where
     S: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> std::result::Result<(), String>,
 {
