@@ -6,6 +6,7 @@ mod util;
 mod analysis;
 mod architecture;
 mod census;
+mod docling;
 mod documents;
 mod engine;
 mod faults;

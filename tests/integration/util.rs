@@ -45,3 +45,26 @@ pub fn python3() -> Option<PathBuf> {
     eprintln!("SKIPPED: python3 not found");
     None
 }
+
+/// The Python of the pinned docling environment (`scripts/setup-docling.sh`). Missing, it
+/// fails the test under `CI=true` (`.ci/run` sets it up); elsewhere the test is skipped with a
+/// message naming the setup command.
+pub fn docling_python() -> Option<PathBuf> {
+    let python = std::env::var_os("DOCLING_MEMPROF_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join(".venv-docling/bin/python"));
+    if python.is_file() {
+        return Some(python);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "{} not found and CI=true: run scripts/setup-docling.sh (.ci/run does)",
+            python.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: {} not found: run scripts/setup-docling.sh for the docling worker tests",
+        python.display()
+    );
+    None
+}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +31,14 @@ def _documents(driver: Driver, sources: list[tuple[str, bytes]],
     return out
 
 
+KILL_AT_JOB_ENV = "DOCLING_MEMPROF_TEST_KILL_AT_JOB"
+"""For the tests of a driver killed mid-job: SIGKILL itself when this job starts."""
+
+
 def run_one(driver: Driver, job: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
+    if os.environ.get(KILL_AT_JOB_ENV) == str(job["job"]):
+        os.kill(os.getpid(), signal.SIGKILL)
     log = driver.log
     log.job_start(job["job_id"], job["task_id"])
     error: str | None = None
