@@ -116,12 +116,25 @@ pub fn diff_jobs(trajectory: &Trajectory, from_job: u64, to_job: u64) -> Result<
             })
     };
     let (a, b) = (find(from_job)?, find(to_job)?);
-    Ok(diff_points(
-        a,
-        b,
-        format!("job {from_job}"),
-        format!("job {to_job}"),
-    ))
+    let mut diff = diff_points(a, b, format!("job {from_job}"), format!("job {to_job}"));
+    // A worker that takes its census on some jobs only (the docling driver): the types are
+    // compared between the censused jobs nearest to the two ends.
+    if a.type_counts.is_empty() || b.type_counts.is_empty() {
+        let censused = |p: &&JobPoint| !p.type_counts.is_empty();
+        let inside = || {
+            trajectory
+                .points
+                .iter()
+                .filter(move |p| p.job >= from_job && p.job <= to_job)
+        };
+        diff.types = match (inside().find(censused), inside().rev().find(censused)) {
+            (Some(x), Some(y)) if x.job < y.job => {
+                map_rows(&x.type_counts, &y.type_counts, "count")
+            }
+            _ => Vec::new(),
+        };
+    }
+    Ok(diff)
 }
 
 /// Diff two runs: their last jobs, and the slopes of every series both judged.

@@ -105,6 +105,10 @@ impl Converter {
         page_range: Option<(u32, u32)>,
         kept_images: Option<&mut Vec<PageImage>>,
     ) -> Result<Converted, ConversionError> {
+        // docling-jobkit calls `initialize_pipeline(PDF)` on every job whatever the input
+        // format: the PDF pipeline (layout, and TableFormer / OCR as the options say) is loaded
+        // even by a worker that only converts HTML (built once, then cached).
+        self.pipeline(self.options.pipeline)?;
         let format =
             DocumentFormat::detect(name, bytes).ok_or_else(|| DocumentError::Unsupported {
                 name: name.to_string(),
