@@ -150,7 +150,10 @@ impl DoclingWorker {
                 ))
             })?;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{'));
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('{'));
         let answer: CheckAnswer = match line.map(serde_json::from_str) {
             Some(Ok(answer)) => answer,
             _ => {
@@ -187,12 +190,24 @@ impl DoclingWorker {
     /// The driver's command line and environment.
     pub fn command(&self) -> (PathBuf, Vec<String>, Vec<(String, String)>) {
         let mut env = vec![
-            ("PYTHONPATH".to_string(), self.workers_dir.display().to_string()),
+            (
+                "PYTHONPATH".to_string(),
+                self.workers_dir.display().to_string(),
+            ),
             ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
             ("HF_HUB_OFFLINE".to_string(), "1".to_string()),
-            ("DOCLING_MEMPROF_ALLOCATOR".to_string(), self.allocator.as_str().to_string()),
-            ("DOCLING_MEMPROF_CENSUS".to_string(), self.census.as_str().to_string()),
-            ("PYTHONMALLOC".to_string(), self.python_malloc.as_str().to_string()),
+            (
+                "DOCLING_MEMPROF_ALLOCATOR".to_string(),
+                self.allocator.as_str().to_string(),
+            ),
+            (
+                "DOCLING_MEMPROF_CENSUS".to_string(),
+                self.census.as_str().to_string(),
+            ),
+            (
+                "PYTHONMALLOC".to_string(),
+                self.python_malloc.as_str().to_string(),
+            ),
         ];
         if let Some(lib) = &self.preload {
             env.push(("LD_PRELOAD".to_string(), lib.display().to_string()));

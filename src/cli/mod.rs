@@ -14,8 +14,8 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod summary;
-pub mod worker_flags;
 pub mod sweep;
+pub mod worker_flags;
 
 #[derive(Debug, Parser)]
 #[command(

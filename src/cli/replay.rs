@@ -11,10 +11,10 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::analysis::VerdictParams;
-use crate::cli::worker_flags::WorkerArgs;
 use crate::cancel::Cancel;
 use crate::cli::summary::RunSummary;
 use crate::cli::timestamped_report_dir;
+use crate::cli::worker_flags::WorkerArgs;
 use crate::engine::{analyse_folder, analyse_run, Progress, Replay, ReplayConfig, RunAnalysis};
 use crate::record::{CensusPolicy, Isolation, PurgeMode, RunStatus, SitesMode, SnapshotDetail};
 use crate::render::{self, RenderOptions, Terminal};

@@ -434,7 +434,9 @@ fn docling_worker_label(env: &std::collections::BTreeMap<String, String>) -> Str
         get("python_malloc"),
     );
     if let Some(models) = env.get("synthetic_weights").filter(|m| !m.is_empty()) {
-        out.push_str(&format!("; **synthetic {models} weights**: memory real, outputs meaningless"));
+        out.push_str(&format!(
+            "; **synthetic {models} weights**: memory real, outputs meaningless"
+        ));
     }
     out
 }

@@ -1,7 +1,7 @@
 """Python's side of a snapshot: the ``gc`` census of every type and when to take it.
 
 The census is objgraph's ``typestats``: every object ``gc`` tracks, counted by its type's short
-name (``dict``, ``DoclingDocument``). It walks every object, which costs about 0.2 s after a
+name (``dict``, ``DoclingDocument``), with the objects' shallow ``sys.getsizeof`` bytes. It walks every object, which costs about 0.2 s after a
 real DOCX job (653,099 objects of 2,249 types), more than a small job itself. So by default
 (``auto``) it is taken:
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import math
+import sys
 import time
 from collections import Counter
 from typing import Any
@@ -27,10 +28,23 @@ MAX_EVERY = 50
 
 
 def census() -> tuple[list[dict[str, Any]], int, float]:
-    """(every type's live count, objects walked, seconds it took)."""
+    """(every type's live count and shallow bytes, objects walked, seconds it took).
+
+    ``live_bytes`` is the sum of ``sys.getsizeof`` over the type's objects: what they hold
+    themselves (a dict's table, a list's array, a str's characters), not what they refer to.
+    It shows containers that grow while their count stays flat (a cache dict filling up)."""
     begin = time.monotonic()
-    counts = Counter(type(o).__name__ for o in gc.get_objects())
-    types = [{"type_name": name, "live_count": count, "live_bytes": None}
+    counts: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
+    getsizeof = sys.getsizeof
+    for o in gc.get_objects():
+        name = type(o).__name__
+        counts[name] += 1
+        try:
+            sizes[name] += getsizeof(o)
+        except Exception:  # a broken __sizeof__ in some extension type
+            pass
+    types = [{"type_name": name, "live_count": count, "live_bytes": sizes.get(name)}
              for name, count in counts.most_common()]
     return types, sum(counts.values()), time.monotonic() - begin
 

@@ -56,7 +56,9 @@ def test_census_counts_every_type() -> None:
     counts = {t["type_name"]: t["live_count"] for t in types}
     assert counts["Marker"] == 123
     assert objects >= len(keep) and secs >= 0
-    assert all(t["live_bytes"] is None for t in types)
+    assert counts["Marker"] and all(t["live_bytes"] is None or t["live_bytes"] >= 0 for t in types)
+    sizes = {t["type_name"]: t["live_bytes"] for t in types}
+    assert sizes["Marker"] >= 123 * 16
 
 
 class Held:

@@ -79,6 +79,7 @@ pub fn snapshot(
                 (job.saturating_sub(1)) % 3 + 1
             },
         }),
+        python: None,
         census: vec![
             TypeCount {
                 type_name: "Converter".into(),
