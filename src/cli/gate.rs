@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::analysis::VerdictParams;
 use crate::engine::{analyse_folder, finish::load_budget, finish::write_gate_outputs};
 use crate::render::gate::terminal_table;
 
@@ -32,11 +31,15 @@ pub struct GateArgs {
     /// budgets hold; without it an incomplete run fails the gate.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Growth is a leak when what it adds within this many jobs matters (default 1000; see
+    /// docs/verdict-method.md); smaller real growth is `slow_growth`.
+    #[arg(long, value_name = "JOBS")]
+    pub horizon: Option<u64>,
 }
 
 pub fn run(args: GateArgs) -> crate::Result<i32> {
     let budget = load_budget(&args.budget)?;
-    let params = VerdictParams::default();
+    let params = crate::cli::verdict_params(args.horizon);
     let baseline = args
         .baseline
         .as_deref()

@@ -100,3 +100,12 @@ pub fn timestamped_report_dir(name: &str) -> PathBuf {
     }
     dir
 }
+
+/// The verdict's parameters with `--horizon JOBS` applied (at least 1 job).
+pub fn verdict_params(horizon: Option<u64>) -> crate::analysis::VerdictParams {
+    let mut params = crate::analysis::VerdictParams::default();
+    if let Some(h) = horizon {
+        params.horizon_jobs = h.max(1);
+    }
+    params
+}

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::analysis::VerdictParams;
 use crate::cancel::Cancel;
 use crate::cli::summary::RunSummary;
 use crate::cli::timestamped_report_dir;
@@ -91,6 +90,10 @@ pub struct ReplayArgs {
     /// A baseline run folder: compared in the report's chart and, with --gate, in the gate.
     #[arg(long, value_name = "RUN")]
     pub baseline: Option<PathBuf>,
+    /// Growth is a leak when what it adds within this many jobs matters (default 1000; see
+    /// docs/verdict-method.md); smaller real growth is `slow_growth`.
+    #[arg(long, value_name = "JOBS")]
+    pub horizon: Option<u64>,
     /// Skip charts in the end-of-run report (report.md and report.html are still written).
     #[arg(long)]
     pub no_charts: bool,
@@ -115,7 +118,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     let baseline = args
         .baseline
         .as_deref()
-        .map(|dir| analyse_folder(dir, &VerdictParams::default()))
+        .map(|dir| analyse_folder(dir, &crate::cli::verdict_params(args.horizon)))
         .transpose()?;
     let out_dir = match &args.out {
         Some(dir) => dir.clone(),
@@ -137,7 +140,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         .map_err(|e| Error::io("installing the signal handlers", e))?;
     let mut progress = Progress::new(!args.quiet && !args.json);
     let outcome = Replay::new(&loaded, config, &out_dir).run(&mut [&mut progress], &cancel)?;
-    let analysis = analyse_run(outcome, &VerdictParams::default())?;
+    let analysis = analyse_run(outcome, &crate::cli::verdict_params(args.horizon))?;
     let gate_code = finish(&args, &analysis, budget.as_ref(), baseline.as_ref())?;
     match analysis.manifest.status {
         RunStatus::Completed => Ok(gate_code),

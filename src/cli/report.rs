@@ -25,6 +25,10 @@ pub struct ReportArgs {
     /// Write report.md and report.html without charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// Growth is a leak when what it adds within this many jobs matters (default 1000; see
+    /// docs/verdict-method.md); smaller real growth is `slow_growth`.
+    #[arg(long, value_name = "JOBS")]
+    pub horizon: Option<u64>,
     /// A baseline run folder (or log) to draw on one job axis with this run.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
@@ -44,9 +48,13 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         },
         None => None,
     };
-    let mut input = load_input(&args.run, limit_mb)?;
+    let mut input = load_input(
+        &args.run,
+        limit_mb,
+        &crate::cli::verdict_params(args.horizon),
+    )?;
     if let Some(base) = &args.baseline {
-        let baseline = load_input(base, limit_mb)?;
+        let baseline = load_input(base, limit_mb, &crate::cli::verdict_params(args.horizon))?;
         input.baseline = Some(BaselineRun {
             label: baseline_label(base),
             trajectory: baseline.trajectory,
@@ -68,11 +76,11 @@ pub fn run(args: ReportArgs) -> Result<i32> {
 }
 
 /// A run folder or a log file, read and judged.
-fn load_input(path: &Path, limit_mb: Option<f64>) -> Result<ReportInput> {
+fn load_input(path: &Path, limit_mb: Option<f64>, params: &VerdictParams) -> Result<ReportInput> {
     if path.is_dir() {
-        Ok(analyse_folder(path, &VerdictParams::default())?.report_input())
+        Ok(analyse_folder(path, params)?.report_input())
     } else if path.is_file() {
-        let analysis = analyse_file(path, limit_mb, &VerdictParams::default())?;
+        let analysis = analyse_file(path, limit_mb, params)?;
         Ok(log_report_input(&analysis))
     } else {
         Err(Error::bad_input(

@@ -430,3 +430,33 @@ fn version_1_run_folder_reads_as_version_2() {
     let params = VerdictParams::default();
     assert_eq!(judge_run(&t1, &params), judge_run(&t2, &params));
 }
+
+/// `--horizon` reaches the verdict of `report` (and `replay`/`gate` through the same helper):
+/// the synthetic sawtooth is a leak over 1,000 jobs and only slow growth over one job.
+#[test]
+fn report_horizon_flag_changes_what_growth_matters() {
+    let verdict_line = |horizon: &str| {
+        let out = tempfile::tempdir().expect("tmp");
+        let status = std::process::Command::new(crate::util::binary())
+            .args([
+                "report",
+                "--no-charts",
+                "--quiet",
+                "--horizon",
+                horizon,
+                "--out",
+            ])
+            .arg(out.path())
+            .arg(crate::util::project_root().join("fixtures/reports/synthetic-sawtooth"))
+            .status()
+            .expect("run report");
+        assert!(status.success());
+        let md = std::fs::read_to_string(out.path().join("report.md")).expect("report.md");
+        md.lines()
+            .find(|l| l.starts_with("**Verdict:"))
+            .expect("verdict line")
+            .to_string()
+    };
+    assert!(verdict_line("1000").contains("LEAK"));
+    assert!(verdict_line("1").contains("SLOW GROWTH"));
+}
