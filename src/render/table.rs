@@ -399,24 +399,6 @@ pub fn settings_table(input: &ReportInput) -> TableData {
     table
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn elided_keeps_head_and_tail() {
-        let mut data = TableData::new(&[("Job", true), ("X", false)]);
-        for i in 0..100 {
-            data.rows
-                .push(vec![Cell::new(i.to_string()), Cell::new("x")]);
-        }
-        let short = data.elided(3, 2);
-        assert_eq!(short.rows.len(), 6);
-        assert_eq!(short.rows[3][0].text, "… 95 rows …");
-        assert_eq!(short.rows[5][0].text, "99");
-    }
-}
-
 /// `docling-jobkit 3.9.1 / docling 2.143.0 (python 3.11.7, jemalloc, pymalloc; synthetic
 /// layout weights)`.
 fn docling_worker_label(env: &std::collections::BTreeMap<String, String>) -> String {
@@ -439,4 +421,22 @@ fn docling_worker_label(env: &std::collections::BTreeMap<String, String>) -> Str
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elided_keeps_head_and_tail() {
+        let mut data = TableData::new(&[("Job", true), ("X", false)]);
+        for i in 0..100 {
+            data.rows
+                .push(vec![Cell::new(i.to_string()), Cell::new("x")]);
+        }
+        let short = data.elided(3, 2);
+        assert_eq!(short.rows.len(), 6);
+        assert_eq!(short.rows[3][0].text, "… 95 rows …");
+        assert_eq!(short.rows[5][0].text, "99");
+    }
 }
