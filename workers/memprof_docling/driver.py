@@ -55,6 +55,8 @@ class Driver:
             tracing.start()
         census_mode = os.environ.get("DOCLING_MEMPROF_CENSUS") or (
             "auto" if self.measure.get("census") else "off")
+        if census_mode == "off" and self.measure.get("sites") == "tracemalloc":
+            census_mode = "auto"  # the schedule of tracemalloc's site tables; no gc census
         self.policy = pycensus.CensusPolicy(census_mode)
         self.snaps = Snapshots(self.measure, read, self.python_malloc)
         self.log = Log()
