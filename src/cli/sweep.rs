@@ -32,8 +32,9 @@ pub struct SweepArgs {
     /// The core's allocators (`jemalloc,system,dhat`); default jemalloc.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME,...")]
     pub allocator: Vec<AllocatorKind>,
-    /// A worker backend: a command speaking docs/protocol.md, or `core` for the Rust worker
-    /// core. Repeat the flag for several (default: the core).
+    /// A worker backend: a command speaking docs/protocol.md, `core` for the Rust worker core,
+    /// or `docling` for the real docling worker (docs/docling-worker.md). Repeat the flag for
+    /// several (default: the core).
     #[arg(long, value_name = "COMMAND")]
     pub worker_cmd: Vec<String>,
     /// Every replay runs under this memory limit (`3GiB`); the recommendation stays under it.
@@ -80,6 +81,8 @@ fn config_of(args: &SweepArgs, name: &str) -> Result<SweepConfig> {
     for line in &args.worker_cmd {
         let choice = if line.trim() == "core" {
             WorkerChoice::Core
+        } else if line.trim() == "docling" {
+            WorkerChoice::Docling
         } else {
             Backend::command_line(line)?;
             WorkerChoice::Command {

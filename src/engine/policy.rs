@@ -67,6 +67,12 @@ pub fn plan(axes: &Axes, workload_max_jobs: u32) -> Result<Plan> {
                 .map(|a| Some(a.unwrap_or(AllocatorKind::Jemalloc)))
                 .collect(),
             WorkerChoice::Command { .. } => vec![None],
+            // The driver runs under glibc, jemalloc or mimalloc; dhat is the core's.
+            WorkerChoice::Docling => or_none(&axes.allocator)
+                .into_iter()
+                .filter(|a| *a != Some(AllocatorKind::Dhat))
+                .map(|a| Some(a.unwrap_or(AllocatorKind::System)))
+                .collect(),
         };
         for &allocator in &allocators {
             for clear_every in or_none(&axes.clear_every) {
@@ -132,6 +138,30 @@ mod tests {
             resolve_isolation(Some(Isolation::ProcessPerJob), Some(9), 0).ok(),
             Some((Isolation::ProcessPerJob, 1))
         );
+    }
+
+    #[test]
+    fn a_docling_worker_axis_takes_the_drivers_allocators_and_flags() {
+        let axes = Axes {
+            allocator: vec![AllocatorKind::Jemalloc, AllocatorKind::Dhat],
+            workers: vec![WorkerChoice::Core, WorkerChoice::Docling],
+            ..Axes::default()
+        };
+        let plan = plan(&axes, 0).expect("a plan");
+        let workers = axes.workers.clone();
+        let ids: Vec<String> = plan.policies.iter().map(|p| p.id(&workers)).collect();
+        // dhat is the core's only: the driver runs under jemalloc, not dhat
+        assert!(ids.iter().any(|i| i.ends_with("-jemalloc")));
+        assert!(ids.iter().any(|i| i.ends_with("-dhat")));
+        assert!(ids.iter().any(|i| i.ends_with("-docling-jemalloc")));
+        assert!(!ids.iter().any(|i| i.contains("docling-dhat")));
+        let docling = plan
+            .policies
+            .iter()
+            .find(|p| p.worker == WorkerChoice::Docling)
+            .expect("a docling policy");
+        let args = docling.replay_args().join(" ");
+        assert!(args.contains("--worker docling") && args.contains("--allocator jemalloc"));
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub enum WorkerChoice {
     Core,
     /// A `--worker-cmd` command line.
     Command { command: String },
+    /// The real docling worker (`--worker docling`; `--allocator` applies).
+    Docling,
 }
 
 /// One policy: what a replay of the workload runs with.
@@ -44,6 +46,8 @@ impl Policy {
         let worker = match (&self.worker, self.allocator) {
             (WorkerChoice::Core, Some(a)) => a.as_str().to_string(),
             (WorkerChoice::Core, None) => "core".into(),
+            (WorkerChoice::Docling, Some(a)) => format!("docling-{}", a.as_str()),
+            (WorkerChoice::Docling, None) => "docling".into(),
             (w, _) => format!(
                 "cmd{}",
                 workers.iter().position(|x| x == w).map_or(0, |i| i + 1)
@@ -73,6 +77,12 @@ impl Policy {
             }
             WorkerChoice::Command { command } => {
                 args.extend(["--worker-cmd".to_string(), command.clone()]);
+            }
+            WorkerChoice::Docling => {
+                args.extend(["--worker".to_string(), "docling".to_string()]);
+                if let Some(a) = self.allocator {
+                    args.extend(["--allocator".to_string(), a.as_str().to_string()]);
+                }
             }
         }
         args
