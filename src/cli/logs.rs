@@ -34,8 +34,8 @@ pub struct LogsArgs {
     /// Write report.md and report.html without the charts.
     #[arg(long)]
     pub no_charts: bool,
-    /// Write no files at all (only print).
-    #[arg(long, conflicts_with_all = ["out", "no_charts"])]
+    /// Write no files at all (only print); `--no-charts` beside it is redundant, not an error.
+    #[arg(long, conflicts_with = "out")]
     pub no_report: bool,
 }
 

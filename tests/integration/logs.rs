@@ -397,3 +397,22 @@ fn a_replays_worker_log_gives_the_replays_rss_verdict() {
         );
     }
 }
+
+/// Regression: `logs --no-charts --no-report` was refused as conflicting flags (exit 2);
+/// no report implies no charts.
+#[test]
+fn logs_no_charts_beside_no_report_is_accepted() {
+    let log = crate::util::project_root().join("fixtures/logs/seed-20-jobs.log");
+    let output = std::process::Command::new(crate::util::binary())
+        .args(["logs", "--no-charts", "--no-report"])
+        .arg(&log)
+        .output()
+        .expect("run logs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("LEAK"));
+}
