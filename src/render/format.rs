@@ -76,13 +76,28 @@ pub fn plain(value: f64) -> String {
     s.strip_prefix('+').map(str::to_string).unwrap_or(s)
 }
 
-/// A value in a series' unit: `+2.35 MB` or `+12 count`.
+/// A value in a series' unit: `+2.35 MB` or `+12 count` (whole counts without decimals).
 pub fn with_unit(value: f64, unit: &str) -> String {
     if unit.is_empty() {
         signed(value)
     } else {
-        format!("{} {unit}", signed(value))
+        format!("{} {unit}", signed_in(value, unit))
     }
+}
+
+/// `signed`, but a whole number of a `count` prints as one (`+2`, not `+2.00`).
+pub fn signed_in(value: f64, unit: &str) -> String {
+    if unit == "count" && value.is_finite() && value.fract() == 0.0 && value != 0.0 {
+        format!("{value:+.0}")
+    } else {
+        signed(value)
+    }
+}
+
+/// `plain`, but a whole number of a `count` prints as one (`2`, not `2.00`).
+pub fn plain_in(value: f64, unit: &str) -> String {
+    let s = signed_in(value, unit);
+    s.strip_prefix('+').map(str::to_string).unwrap_or(s)
 }
 
 /// A p-value: `<0.001`, `0.042`, `0.61`.
@@ -192,5 +207,9 @@ mod tests {
         assert_eq!(p_value(0.0001), "<0.001");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(series_name("type:Page"), "type Page");
+        assert_eq!(with_unit(2.0, "count"), "+2 count");
+        assert_eq!(with_unit(2.5, "count"), "+2.50 count");
+        assert_eq!(with_unit(2.0, "MB"), "+2.00 MB");
+        assert_eq!(plain_in(-1.0, "count"), "-1");
     }
 }

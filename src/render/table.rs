@@ -178,9 +178,15 @@ pub fn growth_table(growth: &GrowthTable, limit: usize) -> TableData {
                 Cell::new(kind.label()),
                 Cell::new(format::truncate(&name, 90)),
                 Cell::new(row.unit.clone()),
-                Cell::new(row.from.map_or_else(|| MISSING.to_string(), format::plain)),
-                Cell::new(row.to.map_or_else(|| MISSING.to_string(), format::plain)),
-                Cell::tone(format::signed(row.change), tone),
+                Cell::new(
+                    row.from
+                        .map_or_else(|| MISSING.to_string(), |v| format::plain_in(v, &row.unit)),
+                ),
+                Cell::new(
+                    row.to
+                        .map_or_else(|| MISSING.to_string(), |v| format::plain_in(v, &row.unit)),
+                ),
+                Cell::tone(format::signed_in(row.change, &row.unit), tone),
                 Cell::tone(format::signed(row.change_per_job), tone),
             ]);
         }
