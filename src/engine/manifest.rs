@@ -52,6 +52,7 @@ pub(crate) fn new_manifest(
         wall_time_secs: None,
         workers_started: 0,
         jobs_planned: Some(loaded.workload.job_count()),
+        watch: None,
     }
 }
 

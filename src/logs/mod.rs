@@ -1,9 +1,12 @@
 //! Reading docling-serve worker logs into a [`crate::analysis::Trajectory`], judging them like
-//! a replay, and turning them into a replayable workload ([`record`]).
+//! a replay, and turning them into a replayable workload ([`record`]). One parser
+//! ([`LogParser`], fed a line at a time) reads whole files and live tails ([`LogTail`]).
 
+pub mod feed;
 pub mod limits;
 pub mod parse;
 pub mod record;
+pub mod tail;
 
 use std::path::Path;
 
@@ -14,6 +17,8 @@ use crate::analysis::{
     SeriesVerdict, Trajectory, VerdictParams,
 };
 pub use limits::{LogError, LogLimits};
+pub use feed::LogParser;
+pub use tail::LogTail;
 pub use parse::{
     parse_file, parse_file_with, parse_reader, parse_reader_with, LogDocument, LogJob, LogTask,
     ParsedLog, UnreadableLine,

@@ -6,6 +6,7 @@
 //! - [`run`]: `run.json` ([`RunManifest`]) and `jobs.jsonl` ([`JobRecord`]), with the typed
 //!   outcome of a job ([`JobOutcome`], [`Death`]), one [`CacheClear`] and one
 //!   [`DocumentResult`] type wherever they travel;
+//! - [`sample`]: `samples.jsonl` and the `watch` part of `run.json` (what `watch` adds);
 //! - [`modes`]: the run's choices as enums (allocator, isolation, sites, snapshot detail).
 //!
 //! Versioned by [`RECORD_SCHEMA_VERSION`]; version 1 folders still read (see
@@ -13,8 +14,10 @@
 
 pub mod modes;
 pub mod run;
+pub mod sample;
 pub mod snapshot;
 
 pub use modes::*;
 pub use run::*;
+pub use sample::*;
 pub use snapshot::*;

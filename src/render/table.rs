@@ -299,6 +299,12 @@ pub fn settings_table(input: &ReportInput) -> TableData {
         let worker = match &m.worker {
             crate::record::WorkerKind::Core => "the Rust worker core".to_string(),
             crate::record::WorkerKind::Command { argv } => format!("`{}`", argv.join(" ")),
+            crate::record::WorkerKind::Watched { pid, argv } if argv.is_empty() => {
+                format!("PID {pid}, watched from outside")
+            }
+            crate::record::WorkerKind::Watched { pid, argv } => {
+                format!("`{}` (PID {pid}), watched from outside", argv.join(" "))
+            }
         };
         push("worker", worker);
         push(
