@@ -13,6 +13,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod summary;
+pub mod watch;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +40,9 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Turn a docling-serve worker log into a replayable workload.
     Record(record::RecordArgs),
+    /// Follow a live worker (--pid N, or -- CMD ARGS...): samples, job records from its log,
+    /// Prometheus metrics (--metrics), and a report when it ends.
+    Watch(watch::WatchArgs),
     /// The worker child (started by `replay`; not for direct use).
     #[command(hide = true)]
     Child(child::ChildArgs),
@@ -53,6 +57,7 @@ pub fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Gate(args) => gate::run(args),
         Command::Logs(args) => logs::run(args),
         Command::Record(args) => record::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Child(args) => child::run(args),
     }
 }

@@ -57,7 +57,7 @@ pub(crate) fn new_manifest(
 }
 
 /// The tool's git revision, when it runs from a checkout.
-fn git_revision() -> Option<String> {
+pub(crate) fn git_revision() -> Option<String> {
     let output = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -7,5 +7,6 @@ pub mod cgroup;
 pub mod procfs;
 pub mod sampler;
 pub mod tree;
+pub mod watcher;
 
 pub use sampler::RssSampler;
