@@ -25,30 +25,30 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 pub struct MetricSet {
     up: Gauge,
     rss: Gauge,
-    rss_anon: Gauge,
-    rss_file: Gauge,
-    rss_shmem: Gauge,
-    pss: Gauge,
-    uss: Gauge,
-    heap: Gauge,
+    rss_anon: Family<Labels, Gauge>,
+    rss_file: Family<Labels, Gauge>,
+    rss_shmem: Family<Labels, Gauge>,
+    pss: Family<Labels, Gauge>,
+    uss: Family<Labels, Gauge>,
+    heap: Family<Labels, Gauge>,
     tree_rss: Gauge,
-    tree_pss: Gauge,
+    tree_pss: Family<Labels, Gauge>,
     tree_processes: Gauge,
     descendant_rss: Family<Labels, Gauge>,
-    cgroup_current: Gauge,
-    cgroup_max: Gauge,
+    cgroup_current: Family<Labels, Gauge>,
+    cgroup_max: Family<Labels, Gauge>,
     cgroup_stat: Family<Labels, Gauge>,
-    working_set: Gauge,
-    oom_kills: Counter,
+    working_set: Family<Labels, Gauge>,
+    oom_kills: Family<Labels, Counter>,
     jobs: Family<Labels, Counter>,
     cache_clears: Counter,
-    cache_clear_freed: Gauge,
+    cache_clear_freed: Family<Labels, Gauge>,
     deaths: Family<Labels, Counter>,
     objects: Family<Labels, Gauge>,
     samples: Counter,
     growth: Family<Labels, FloatGauge>,
     leak: Family<Labels, Gauge>,
-    projected_limit_job: Gauge,
+    projected_limit_job: Family<Labels, Gauge>,
 }
 
 fn labels(key: &str, value: &str) -> Labels {
@@ -113,7 +113,7 @@ impl MetricSet {
             set(&self.descendant_rss.get_or_create(&labels("command", &command)), rss);
         }
         if let Some(c) = &sample.cgroup {
-            set(&self.cgroup_current, c.current_bytes);
+            set_opt(&self.cgroup_current, Some(c.current_bytes));
             set_opt(&self.cgroup_max, c.max_bytes);
             set_opt(&self.working_set, c.working_set_bytes);
             for (item, value) in [("anon", c.anon_bytes), ("file", c.file_bytes), ("inactive_file", c.inactive_file_bytes)] {
@@ -121,10 +121,11 @@ impl MetricSet {
                     set(&self.cgroup_stat.get_or_create(&labels("item", item)), v);
                 }
             }
+            let counter = self.oom_kills.get_or_create(&Vec::new());
             let seen = c.oom_kill_events.unwrap_or(0);
-            let counted = self.oom_kills.get();
+            let counted = counter.get();
             if seen > counted {
-                self.oom_kills.inc_by(seen - counted);
+                counter.inc_by(seen - counted);
             }
         }
     }
@@ -163,9 +164,21 @@ impl MetricSet {
     fn on_verdict(&self, verdict: &crate::analysis::SeriesVerdict) {
         // The verdict's unit is MB (MiB) for memory series.
         let scale = if verdict.unit == "MB" { 1024.0 * 1024.0 } else { 1.0 };
+        if verdict.pattern == crate::analysis::Pattern::TooShort {
+            self.growth.clear();
+        } else {
+            self.set_growth(verdict, scale);
+        }
+        self.set_call(verdict);
+    }
+
+    fn set_growth(&self, verdict: &crate::analysis::SeriesVerdict, scale: f64) {
         for (bound, value) in [("estimate", verdict.slope_per_job), ("lower", verdict.slope_ci.0), ("upper", verdict.slope_ci.1)] {
             self.growth.get_or_create(&labels("bound", bound)).set(value * scale);
         }
+    }
+
+    fn set_call(&self, verdict: &crate::analysis::SeriesVerdict) {
         let call = serde_json::to_value(verdict.call)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -184,9 +197,14 @@ fn set(gauge: &Gauge, value: u64) {
     gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
 }
 
-fn set_opt(gauge: &Gauge, value: Option<u64>) {
-    if let Some(v) = value {
-        set(gauge, v);
+/// A gauge whose value may be unknown: its series exists only while the value is known
+/// (unknown is no sample, never 0).
+fn set_opt(gauge: &Family<Labels, Gauge>, value: Option<u64>) {
+    match value {
+        Some(v) => set(&gauge.get_or_create(&Vec::new()), v),
+        None => {
+            gauge.remove(&Vec::new());
+        }
     }
 }
 
@@ -229,7 +247,10 @@ impl Observer for Metrics {
             Event::CacheCleared { clear, .. } => {
                 self.set.cache_clears.inc();
                 if let (Some(before), Some(after)) = (clear.rss_before_bytes, clear.rss_after_bytes) {
-                    self.set.cache_clear_freed.set(before as i64 - after as i64);
+                    self.set
+                        .cache_clear_freed
+                        .get_or_create(&Vec::new())
+                        .set(before as i64 - after as i64);
                 }
             }
             Event::WorkerRetired { .. } | Event::RunEnded { .. } => {

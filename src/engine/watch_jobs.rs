@@ -40,6 +40,8 @@ pub struct JobTracker {
     open: Option<(u64, Instant)>,
     peak: Option<u64>,
     pending: Option<Pending>,
+    /// A reading taken after the job's clear: the clear's `after_clear`.
+    late_reading: Option<ProcessMemory>,
     pub records: Vec<JobRecord>,
     interval: Duration,
 }
@@ -74,6 +76,7 @@ impl JobTracker {
             open: None,
             peak: None,
             pending: None,
+            late_reading: None,
             records: Vec::new(),
             interval,
         };
@@ -160,8 +163,13 @@ impl JobTracker {
             self.taken += 1;
             self.flush_pending(observers)?;
             self.start_open(observers, &job)?;
+            // Read after the lines were parsed: when this job's [CACHE CLEAR] line is already
+            // in, the reading is the state after the clear, not after the job.
+            let cleared_already = self.parser.parsed().clears[self.clears_taken..]
+                .iter()
+                .any(|c| c.job == job.job);
             let memory = sampler.worker_now(true);
-            self.close(&job, memory, t_secs);
+            self.close(&job, memory, t_secs, cleared_already);
             self.take_clears(observers, sampler, t_secs)?;
         }
         self.take_clears(observers, sampler, t_secs)?;
@@ -199,11 +207,37 @@ impl JobTracker {
         )
     }
 
-    fn close(&mut self, job: &LogJob, memory: Option<ProcessMemory>, t_secs: f64) {
+    fn close(
+        &mut self,
+        job: &LogJob,
+        memory: Option<ProcessMemory>,
+        t_secs: f64,
+        cleared_already: bool,
+    ) {
         let (number, started) = self.open.take().unwrap_or((0, Instant::now()));
-        if let Some(rss) = memory.as_ref().map(|m| m.rss_bytes) {
+        if let Some(rss) = memory.as_ref().map(|m| m.rss_bytes).filter(|_| !cleared_already) {
             self.on_rss_closed(rss);
         }
+        let logged = job.rss_mb.map(mib_to_bytes);
+        // Our reading when it is the state after the job; else the worker's own [MEMORY] RSS
+        // (the process is gone, or the clear came first): marked as the worker's reading.
+        let after_job = match (memory, logged) {
+            (Some(m), _) if !cleared_already => snapshot(SnapshotKind::AfterJob, t_secs, Some(m)),
+            (m, Some(rss)) => {
+                self.late_reading = m;
+                let mut s = snapshot(
+                    SnapshotKind::AfterJob,
+                    t_secs,
+                    Some(ProcessMemory {
+                        rss_bytes: rss,
+                        ..ProcessMemory::default()
+                    }),
+                );
+                s.process_from_parent = false;
+                s
+            }
+            (m, None) => snapshot(SnapshotKind::AfterJob, t_secs, m),
+        };
         let outcome = match job.outcome.as_str() {
             "success" => JobOutcome::Success,
             "failed" => JobOutcome::Failed {
@@ -242,10 +276,10 @@ impl JobTracker {
                 .unwrap_or_else(|| started.elapsed().as_secs_f64()),
             documents: Vec::new(),
             peak_rss_bytes: self.peak.take(),
-            after_job: Some(snapshot(SnapshotKind::AfterJob, t_secs, memory)),
+            after_job: Some(after_job),
             cache_clear: None,
             recycle_requested: false,
-            logged_rss_bytes: job.rss_mb.map(mib_to_bytes),
+            logged_rss_bytes: logged,
         };
         self.pending = Some(Pending {
             record,
@@ -278,7 +312,7 @@ impl JobTracker {
                 after_clear: Some(snapshot(
                     SnapshotKind::AfterClear,
                     t_secs,
-                    sampler.worker_now(false),
+                    self.late_reading.take().or_else(|| sampler.worker_now(false)),
                 )),
             };
             match self.pending.as_mut() {
