@@ -182,8 +182,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--standalone", type=int, default=0, metavar="JOBS",
                         help="no protocol: run JOBS jobs of its own, as an RQ worker taking "
                              "jobs from its queue (for docling-memprof watch), then exit")
-    parser.add_argument("--job-secs", type=float, default=0.5,
-                        help="with --standalone: how long each job takes")
+    parser.add_argument("--job-secs", type=float, default=None,
+                        help="how long each job takes at least (default: 0.5 s with "
+                             "--standalone, else no wait)")
     parser.add_argument("--clear-every", type=int, default=3,
                         help="with --standalone: jobs_between_cache_clear")
     args = parser.parse_args(argv)
@@ -195,6 +196,7 @@ def main(argv: list[str]) -> int:
     if init is None or init.get("type") != "init":
         return 0
     worker = ReferenceWorker(init, args.leak_kb_per_job, args.model_mb)
+    worker.work_secs = args.job_secs or 0.0
     baseline = worker.snap("baseline", bool(init["measure"].get("smaps")))
     channel.send(protocol.ready(os.getpid(), "reference_worker.py", baseline))
     for message in messages:
@@ -210,7 +212,7 @@ def standalone(args: argparse.Namespace) -> int:
     init = {"settings": {"jobs_between_cache_clear": args.clear_every, "model_scale": 1.0},
             "measure": {}}
     worker = ReferenceWorker(init, args.leak_kb_per_job, args.model_mb)
-    worker.work_secs = args.job_secs
+    worker.work_secs = 0.5 if args.job_secs is None else args.job_secs
     document = base64.b64encode(b"# A document\n\nSome text.\n" * 200).decode()
     for n in range(1, args.standalone + 1):
         worker.run_job({"job": n, "job_id": f"job-{n:04d}", "task_id": f"task-{n:04d}",

@@ -3,7 +3,7 @@
 //! base units (`_bytes`), `_total` for counters only, a `worker` label from `--name` or the
 //! host name and no pid label (a recycled worker keeps its series). The seed's names where
 //! they exist (`docling_worker_memory_rss_bytes`, `docling_worker_memory_heap_bytes`,
-//! `docling_worker_object_count`), and the verdict (`docling_memprof_*`).
+//! `docling_worker_objects`, the seed's `object_count` renamed: promtool refuses `_count` on a gauge), and the verdict (`docling_memprof_*`).
 
 use std::borrow::Cow;
 use std::sync::atomic::AtomicU64;
@@ -84,7 +84,7 @@ impl MetricSet {
         r.register("docling_worker_cache_clears", "Cache clears of the worker", m.cache_clears.clone());
         r.register_with_unit("docling_worker_cache_clear_freed", "Memory freed by the last cache clear", b.clone(), m.cache_clear_freed.clone());
         r.register("docling_worker_deaths", "Worker deaths during a job, by kind", m.deaths.clone());
-        r.register("docling_worker_object_count", "Live objects by type after the last job (when the worker has a census)", m.objects.clone());
+        r.register("docling_worker_objects", "Live objects by type after the last job, when the worker has a census (the seed's docling_worker_object_count: promtool refuses a _count suffix on a gauge)", m.objects.clone());
         r.register("docling_memprof_samples", "Samples of the worker's process tree taken", m.samples.clone());
         r.register_with_unit("docling_memprof_growth_per_job", "Memory growth per job so far: the estimate and its 95% interval bounds", b, m.growth.clone());
         r.register("docling_memprof_leak", "1 when the verdict so far is a leak, else 0; the pattern and the call as labels", m.leak.clone());

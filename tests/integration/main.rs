@@ -17,5 +17,6 @@ mod protocol;
 mod render;
 mod replay;
 mod verdict_logs;
+mod watch;
 mod worker_cmd;
 mod worker_core;
