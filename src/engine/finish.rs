@@ -184,7 +184,9 @@ fn watch_settings(watch: &crate::record::WatchInfo) -> Vec<(String, String)> {
             watch
                 .cgroup
                 .as_ref()
-                .map_or("; no cgroup v2 memory files".to_string(), |c| format!("; cgroup {c}"))
+                .map_or("; no cgroup v2 memory files".to_string(), |c| format!(
+                    "; cgroup {c}"
+                ))
         ),
     ));
     if let Some(exit) = &watch.exit {

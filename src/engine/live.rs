@@ -31,7 +31,9 @@ impl LiveVerdict {
             }
             Event::JobDone { record } => {
                 self.records.push((*record).clone());
-                let due = self.judged_at.is_none_or(|at| at.elapsed() >= REJUDGE_EVERY);
+                let due = self
+                    .judged_at
+                    .is_none_or(|at| at.elapsed() >= REJUDGE_EVERY);
                 due && self.judge()
             }
             Event::RunEnded { manifest } => {

@@ -63,40 +63,168 @@ impl MetricSet {
         );
         let m = MetricSet::default();
         let b = Unit::Bytes;
-        r.register("docling_worker_up", "1 while the watched worker process runs", m.up.clone());
-        r.register_with_unit("docling_worker_memory_rss", "Resident set size of the worker process (VmRSS)", b.clone(), m.rss.clone());
-        r.register_with_unit("docling_worker_memory_rss_anon", "Anonymous resident memory of the worker process (RssAnon)", b.clone(), m.rss_anon.clone());
-        r.register_with_unit("docling_worker_memory_rss_file", "File-backed resident memory of the worker process (RssFile)", b.clone(), m.rss_file.clone());
-        r.register_with_unit("docling_worker_memory_rss_shmem", "Shared-memory resident memory of the worker process (RssShmem)", b.clone(), m.rss_shmem.clone());
-        r.register_with_unit("docling_worker_memory_pss", "Proportional set size of the worker process (smaps_rollup Pss)", b.clone(), m.pss.clone());
-        r.register_with_unit("docling_worker_memory_uss", "Unique set size of the worker process (smaps_rollup Private_*)", b.clone(), m.uss.clone());
-        r.register_with_unit("docling_worker_memory_heap", "Live heap bytes as the worker's allocator reports them", b.clone(), m.heap.clone());
-        r.register_with_unit("docling_worker_tree_memory_rss", "Summed RSS of the worker and its descendants (shared pages counted per process)", b.clone(), m.tree_rss.clone());
-        r.register_with_unit("docling_worker_tree_memory_pss", "Summed PSS of the worker and its descendants", b.clone(), m.tree_pss.clone());
-        r.register("docling_worker_tree_processes", "Processes in the worker's tree, the worker included", m.tree_processes.clone());
-        r.register_with_unit("docling_worker_descendant_memory_rss", "Summed RSS of the worker's descendants by command name", b.clone(), m.descendant_rss.clone());
-        r.register_with_unit("docling_worker_cgroup_memory_current", "The worker's cgroup v2 memory.current (what the OOM killer compares with memory.max)", b.clone(), m.cgroup_current.clone());
-        r.register_with_unit("docling_worker_cgroup_memory_max", "The worker's cgroup v2 memory.max (absent when unlimited)", b.clone(), m.cgroup_max.clone());
-        r.register_with_unit("docling_worker_cgroup_memory_stat", "The worker's cgroup v2 memory.stat items", b.clone(), m.cgroup_stat.clone());
-        r.register_with_unit("docling_worker_memory_working_set", "memory.current - inactive_file of the worker's cgroup (kubectl top, kubelet eviction)", b.clone(), m.working_set.clone());
-        r.register("docling_worker_cgroup_oom_kills", "OOM kills in the worker's cgroup seen while watching (memory.events oom_kill)", m.oom_kills.clone());
-        r.register("docling_worker_jobs", "Jobs finished, by outcome", m.jobs.clone());
-        r.register("docling_worker_cache_clears", "Cache clears of the worker", m.cache_clears.clone());
-        r.register_with_unit("docling_worker_cache_clear_freed", "Memory freed by the last cache clear", b.clone(), m.cache_clear_freed.clone());
-        r.register("docling_worker_deaths", "Worker deaths during a job, by kind", m.deaths.clone());
-        r.register("docling_worker_objects", "Live objects by type after the last job, when the worker has a census (the seed's docling_worker_object_count: promtool refuses a _count suffix on a gauge)", m.objects.clone());
-        r.register("docling_memprof_samples", "Samples of the worker's process tree taken", m.samples.clone());
-        r.register_with_unit("docling_memprof_growth_per_job", "Memory growth per job so far: the estimate and its 95% interval bounds", b, m.growth.clone());
-        r.register("docling_memprof_leak", "1 when the verdict so far is a leak, else 0; the pattern and the call as labels", m.leak.clone());
-        r.register("docling_memprof_projected_limit_job", "The job at which --memory-limit is projected to be reached", m.projected_limit_job.clone());
+        r.register(
+            "docling_worker_up",
+            "1 while the watched worker process runs",
+            m.up.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_rss",
+            "Resident set size of the worker process (VmRSS)",
+            b.clone(),
+            m.rss.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_rss_anon",
+            "Anonymous resident memory of the worker process (RssAnon)",
+            b.clone(),
+            m.rss_anon.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_rss_file",
+            "File-backed resident memory of the worker process (RssFile)",
+            b.clone(),
+            m.rss_file.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_rss_shmem",
+            "Shared-memory resident memory of the worker process (RssShmem)",
+            b.clone(),
+            m.rss_shmem.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_pss",
+            "Proportional set size of the worker process (smaps_rollup Pss)",
+            b.clone(),
+            m.pss.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_uss",
+            "Unique set size of the worker process (smaps_rollup Private_*)",
+            b.clone(),
+            m.uss.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_heap",
+            "Live heap bytes as the worker's allocator reports them",
+            b.clone(),
+            m.heap.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_tree_memory_rss",
+            "Summed RSS of the worker and its descendants (shared pages counted per process)",
+            b.clone(),
+            m.tree_rss.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_tree_memory_pss",
+            "Summed PSS of the worker and its descendants",
+            b.clone(),
+            m.tree_pss.clone(),
+        );
+        m.register_tree(&mut r);
         (r, m)
+    }
+
+    /// The process tree, the cgroup, the jobs and the verdict.
+    fn register_tree(&self, r: &mut Registry) {
+        let m = self;
+        let b = Unit::Bytes;
+        r.register(
+            "docling_worker_tree_processes",
+            "Processes in the worker's tree, the worker included",
+            m.tree_processes.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_descendant_memory_rss",
+            "Summed RSS of the worker's descendants by command name",
+            b.clone(),
+            m.descendant_rss.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_cgroup_memory_current",
+            "The worker's cgroup v2 memory.current (what the OOM killer compares with memory.max)",
+            b.clone(),
+            m.cgroup_current.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_cgroup_memory_max",
+            "The worker's cgroup v2 memory.max (absent when unlimited)",
+            b.clone(),
+            m.cgroup_max.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_cgroup_memory_stat",
+            "The worker's cgroup v2 memory.stat items",
+            b.clone(),
+            m.cgroup_stat.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_memory_working_set",
+            "memory.current - inactive_file of the worker's cgroup (kubectl top, kubelet eviction)",
+            b.clone(),
+            m.working_set.clone(),
+        );
+        r.register(
+            "docling_worker_cgroup_oom_kills",
+            "OOM kills in the worker's cgroup seen while watching (memory.events oom_kill)",
+            m.oom_kills.clone(),
+        );
+        r.register(
+            "docling_worker_jobs",
+            "Jobs finished, by outcome",
+            m.jobs.clone(),
+        );
+        r.register(
+            "docling_worker_cache_clears",
+            "Cache clears of the worker",
+            m.cache_clears.clone(),
+        );
+        r.register_with_unit(
+            "docling_worker_cache_clear_freed",
+            "Memory freed by the last cache clear",
+            b.clone(),
+            m.cache_clear_freed.clone(),
+        );
+        r.register(
+            "docling_worker_deaths",
+            "Worker deaths during a job, by kind",
+            m.deaths.clone(),
+        );
+        r.register("docling_worker_objects", "Live objects by type after the last job, when the worker has a census (the seed's docling_worker_object_count: promtool refuses a _count suffix on a gauge)", m.objects.clone());
+        r.register(
+            "docling_memprof_samples",
+            "Samples of the worker's process tree taken",
+            m.samples.clone(),
+        );
+        r.register_with_unit(
+            "docling_memprof_growth_per_job",
+            "Memory growth per job so far: the estimate and its 95% interval bounds",
+            b,
+            m.growth.clone(),
+        );
+        r.register(
+            "docling_memprof_leak",
+            "1 when the verdict so far is a leak, else 0; the pattern and the call as labels",
+            m.leak.clone(),
+        );
+        r.register(
+            "docling_memprof_projected_limit_job",
+            "The job at which --memory-limit is projected to be reached",
+            m.projected_limit_job.clone(),
+        );
     }
 
     fn on_sample(&self, sample: &Sample) {
         self.samples.inc();
         self.up.set(1);
         if let Some(w) = sample.worker() {
-            self.set_process(w.rss_bytes, w.rss_anon_bytes, w.rss_file_bytes, w.rss_shmem_bytes);
+            self.set_process(
+                w.rss_bytes,
+                w.rss_anon_bytes,
+                w.rss_file_bytes,
+                w.rss_shmem_bytes,
+            );
             set_opt(&self.pss, w.pss_bytes);
             set_opt(&self.uss, w.uss_bytes);
         }
@@ -110,13 +238,22 @@ impl MetricSet {
         }
         self.descendant_rss.clear();
         for (command, rss) in by_command {
-            set(&self.descendant_rss.get_or_create(&labels("command", &command)), rss);
+            set(
+                &self
+                    .descendant_rss
+                    .get_or_create(&labels("command", &command)),
+                rss,
+            );
         }
         if let Some(c) = &sample.cgroup {
             set_opt(&self.cgroup_current, Some(c.current_bytes));
             set_opt(&self.cgroup_max, c.max_bytes);
             set_opt(&self.working_set, c.working_set_bytes);
-            for (item, value) in [("anon", c.anon_bytes), ("file", c.file_bytes), ("inactive_file", c.inactive_file_bytes)] {
+            for (item, value) in [
+                ("anon", c.anon_bytes),
+                ("file", c.file_bytes),
+                ("inactive_file", c.inactive_file_bytes),
+            ] {
                 if let Some(v) = value {
                     set(&self.cgroup_stat.get_or_create(&labels("item", item)), v);
                 }
@@ -142,28 +279,42 @@ impl MetricSet {
             .get_or_create(&labels("outcome", record.outcome.label()))
             .inc();
         if let Some(death) = record.outcome.death() {
-            self.deaths.get_or_create(&labels("kind", death.kind())).inc();
+            self.deaths
+                .get_or_create(&labels("kind", death.kind()))
+                .inc();
         }
         let Some(snapshot) = record.after_job.as_ref() else {
             return;
         };
         if !from_samples {
             if let Some(p) = &snapshot.process {
-                self.set_process(p.rss_bytes, p.rss_anon_bytes, p.rss_file_bytes, p.rss_shmem_bytes);
+                self.set_process(
+                    p.rss_bytes,
+                    p.rss_anon_bytes,
+                    p.rss_file_bytes,
+                    p.rss_shmem_bytes,
+                );
             }
         }
         set_opt(&self.heap, snapshot.live_bytes());
         if !snapshot.census.is_empty() {
             self.objects.clear();
             for t in &snapshot.census {
-                set(&self.objects.get_or_create(&labels("type", &t.type_name)), t.live_count);
+                set(
+                    &self.objects.get_or_create(&labels("type", &t.type_name)),
+                    t.live_count,
+                );
             }
         }
     }
 
     fn on_verdict(&self, verdict: &crate::analysis::SeriesVerdict) {
         // The verdict's unit is MB (MiB) for memory series.
-        let scale = if verdict.unit == "MB" { 1024.0 * 1024.0 } else { 1.0 };
+        let scale = if verdict.unit == "MB" {
+            1024.0 * 1024.0
+        } else {
+            1.0
+        };
         if verdict.pattern == crate::analysis::Pattern::TooShort {
             self.growth.clear();
         } else {
@@ -173,8 +324,14 @@ impl MetricSet {
     }
 
     fn set_growth(&self, verdict: &crate::analysis::SeriesVerdict, scale: f64) {
-        for (bound, value) in [("estimate", verdict.slope_per_job), ("lower", verdict.slope_ci.0), ("upper", verdict.slope_ci.1)] {
-            self.growth.get_or_create(&labels("bound", bound)).set(value * scale);
+        for (bound, value) in [
+            ("estimate", verdict.slope_per_job),
+            ("lower", verdict.slope_ci.0),
+            ("upper", verdict.slope_ci.1),
+        ] {
+            self.growth
+                .get_or_create(&labels("bound", bound))
+                .set(value * scale);
         }
     }
 
@@ -188,7 +345,9 @@ impl MetricSet {
             ("pattern".to_string(), verdict.pattern.name().to_string()),
             ("call".to_string(), call),
         ];
-        self.leak.get_or_create(&key).set(i64::from(verdict.leak == Some(true)));
+        self.leak
+            .get_or_create(&key)
+            .set(i64::from(verdict.leak == Some(true)));
         set_opt(&self.projected_limit_job, verdict.projected_limit_job);
     }
 }
@@ -233,7 +392,12 @@ impl Observer for Metrics {
             Event::WorkerStarted { baseline, .. } => {
                 self.set.up.set(1);
                 if let Some(p) = baseline.and_then(|b| b.process.as_ref()) {
-                    self.set.set_process(p.rss_bytes, p.rss_anon_bytes, p.rss_file_bytes, p.rss_shmem_bytes);
+                    self.set.set_process(
+                        p.rss_bytes,
+                        p.rss_anon_bytes,
+                        p.rss_file_bytes,
+                        p.rss_shmem_bytes,
+                    );
                 }
             }
             Event::Tick {
@@ -246,7 +410,8 @@ impl Observer for Metrics {
             Event::JobDone { record } => self.set.on_job(record, self.sampled),
             Event::CacheCleared { clear, .. } => {
                 self.set.cache_clears.inc();
-                if let (Some(before), Some(after)) = (clear.rss_before_bytes, clear.rss_after_bytes) {
+                if let (Some(before), Some(after)) = (clear.rss_before_bytes, clear.rss_after_bytes)
+                {
                     self.set
                         .cache_clear_freed
                         .get_or_create(&Vec::new())

@@ -21,7 +21,9 @@ pub struct MetricsServer {
 
 impl std::fmt::Debug for MetricsServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsServer").field("addr", &self.addr).finish()
+        f.debug_struct("MetricsServer")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -33,8 +35,12 @@ pub fn encode(registry: &Registry, openmetrics: bool) -> Result<(String, &'stati
         prometheus_client::encoding::text::encode(&mut body, registry).map_err(failed)?;
         Ok((body, OPENMETRICS))
     } else {
-        prometheus_client::encoding::prometheus_text::encode(&mut body, registry).map_err(failed)?;
-        Ok((body, prometheus_client::encoding::prometheus_text::CONTENT_TYPE))
+        prometheus_client::encoding::prometheus_text::encode(&mut body, registry)
+            .map_err(failed)?;
+        Ok((
+            body,
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+        ))
     }
 }
 
@@ -43,10 +49,7 @@ impl MetricsServer {
     pub fn start(addr: SocketAddr, registry: Registry) -> Result<MetricsServer> {
         let server = Server::http(addr)
             .map_err(|e| Error::Usage(format!("--metrics {addr}: cannot listen: {e}")))?;
-        let bound = server
-            .server_addr()
-            .to_ip()
-            .unwrap_or(addr);
+        let bound = server.server_addr().to_ip().unwrap_or(addr);
         let server = Arc::new(server);
         let serving = Arc::clone(&server);
         let handle = std::thread::Builder::new()

@@ -101,7 +101,12 @@ impl Watch {
         let mut writer = FolderWriter { folder };
         let mut all: Vec<&mut dyn Observer> = vec![&mut writer];
         all.extend(observers.iter_mut().map(|o| &mut **o as &mut dyn Observer));
-        emit(&mut all, Event::RunStarted { manifest: &manifest })?;
+        emit(
+            &mut all,
+            Event::RunStarted {
+                manifest: &manifest,
+            },
+        )?;
         let baseline = Snapshot {
             kind: SnapshotKind::Baseline,
             taken_at_secs: Some(0.0),
@@ -125,7 +130,14 @@ impl Watch {
             },
         )?;
         let oom_before = oom_kills(&sampler);
-        let end = self.follow(&mut all, &mut sampler, &mut tracker, &mut child, cancel, wall)?;
+        let end = self.follow(
+            &mut all,
+            &mut sampler,
+            &mut tracker,
+            &mut child,
+            cancel,
+            wall,
+        )?;
         let end = match (end, child.as_mut()) {
             (End::Cancelled(signal), Some(child)) => {
                 End::Exited(stop_child(child)).or_cancelled(signal)
@@ -136,9 +148,22 @@ impl Watch {
         let death = exit.as_ref().and_then(death_of);
         let t = wall.elapsed().as_secs_f64();
         tracker.finish(&mut all, &mut sampler, t, death.as_ref())?;
-        close_manifest(&mut manifest, &end, exit, death.as_ref(), &sampler, &tracker, t);
+        close_manifest(
+            &mut manifest,
+            &end,
+            exit,
+            death.as_ref(),
+            &sampler,
+            &tracker,
+            t,
+        );
         emit(&mut all, Event::WorkerRetired { worker_index: 0 })?;
-        emit(&mut all, Event::RunEnded { manifest: &manifest })?;
+        emit(
+            &mut all,
+            Event::RunEnded {
+                manifest: &manifest,
+            },
+        )?;
         Ok(RunOutcome {
             dir: self.out_dir.clone(),
             manifest,
@@ -264,7 +289,9 @@ impl Watch {
         let mut detail = match (code, signal) {
             (Some(code), _) => format!("exited with code {code}"),
             (None, Some(signal)) => format!("killed by signal {signal} ({})", signal_name(signal)),
-            (None, None) => "exited (its exit status is not visible to a watcher that did not start it)".into(),
+            (None, None) => {
+                "exited (its exit status is not visible to a watcher that did not start it)".into()
+            }
         };
         if oom_killed {
             detail.push_str(&format!(
@@ -379,7 +406,8 @@ fn spawn(argv: &[String], log: &Path) -> Result<Child> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::Usage("watch -- CMD: no command given".into()));
     };
-    let file = File::create(log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
+    let file =
+        File::create(log).map_err(|e| Error::io(format!("creating {}", log.display()), e))?;
     let err = file
         .try_clone()
         .map_err(|e| Error::io(format!("opening {}", log.display()), e))?;

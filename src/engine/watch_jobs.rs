@@ -130,7 +130,11 @@ impl JobTracker {
             duration_secs: self.interval.as_secs_f64(),
             documents: Vec::new(),
             peak_rss_bytes: Some(memory.rss_bytes),
-            after_job: Some(snapshot(SnapshotKind::AfterJob, t_secs, Some(memory.clone()))),
+            after_job: Some(snapshot(
+                SnapshotKind::AfterJob,
+                t_secs,
+                Some(memory.clone()),
+            )),
             cache_clear: None,
             recycle_requested: false,
             logged_rss_bytes: None,
@@ -215,7 +219,11 @@ impl JobTracker {
         cleared_already: bool,
     ) {
         let (number, started) = self.open.take().unwrap_or((0, Instant::now()));
-        if let Some(rss) = memory.as_ref().map(|m| m.rss_bytes).filter(|_| !cleared_already) {
+        if let Some(rss) = memory
+            .as_ref()
+            .map(|m| m.rss_bytes)
+            .filter(|_| !cleared_already)
+        {
             self.on_rss_closed(rss);
         }
         let logged = job.rss_mb.map(mib_to_bytes);
@@ -312,7 +320,9 @@ impl JobTracker {
                 after_clear: Some(snapshot(
                     SnapshotKind::AfterClear,
                     t_secs,
-                    self.late_reading.take().or_else(|| sampler.worker_now(false)),
+                    self.late_reading
+                        .take()
+                        .or_else(|| sampler.worker_now(false)),
                 )),
             };
             match self.pending.as_mut() {

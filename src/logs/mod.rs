@@ -16,13 +16,13 @@ use crate::analysis::{
     clears::clear_table, judge_run, Cause, ClearSummary, LeakCall, Pattern, RunVerdict,
     SeriesVerdict, Trajectory, VerdictParams,
 };
-pub use limits::{LogError, LogLimits};
 pub use feed::LogParser;
-pub use tail::LogTail;
+pub use limits::{LogError, LogLimits};
 pub use parse::{
     parse_file, parse_file_with, parse_reader, parse_reader_with, LogDocument, LogJob, LogTask,
     ParsedLog, UnreadableLine,
 };
+pub use tail::LogTail;
 
 /// The headline verdict of a log, in the shape `logs --json` promises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::feed::LogParser;
 use super::limits::{
     check_count, check_mb, check_signed_mb, plausible_duration, plausible_size, Implausible,
     LogError, LogLimits,
@@ -18,7 +19,6 @@ use super::limits::{
 use crate::analysis::{ClearPoint, JobPoint, SourceKind, Trajectory};
 use crate::bounded::{InputKinds, LineReader};
 use crate::worker::loglines::strip_level_prefix;
-use super::feed::LogParser;
 
 /// How many unreadable lines are kept as examples.
 pub const UNREADABLE_EXAMPLES: usize = 20;

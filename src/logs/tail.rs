@@ -229,10 +229,12 @@ mod tests {
             .write(true)
             .open(&path)
             .expect("reopen");
-        g.write_all(&JOB.as_bytes()[..JOB.len() / 2]).expect("write");
+        g.write_all(&JOB.as_bytes()[..JOB.len() / 2])
+            .expect("write");
         tail.poll(&mut parser).expect("poll");
         assert_eq!(tail.truncations, 1);
-        g.write_all(&JOB.as_bytes()[JOB.len() / 2..]).expect("write");
+        g.write_all(&JOB.as_bytes()[JOB.len() / 2..])
+            .expect("write");
         tail.poll(&mut parser).expect("poll");
         assert_eq!(parser.parsed().jobs.len(), 3);
     }

@@ -29,7 +29,11 @@ impl Cgroup {
         let cgroup = Cgroup {
             dir: root.join(relative),
         };
-        cgroup.dir.join("memory.current").is_file().then_some(cgroup)
+        cgroup
+            .dir
+            .join("memory.current")
+            .is_file()
+            .then_some(cgroup)
     }
 
     /// Read the memory files; None when `memory.current` cannot be read (the cgroup is gone).
@@ -90,7 +94,10 @@ mod tests {
             cgroup2_mount(info),
             Some(PathBuf::from("/sys/fs/cgroup/unified"))
         );
-        assert_eq!(cgroup2_mount("30 1 0:26 / /x rw - ext4 /dev/sda rw\n"), None);
+        assert_eq!(
+            cgroup2_mount("30 1 0:26 / /x rw - ext4 /dev/sda rw\n"),
+            None
+        );
     }
 
     #[test]
@@ -99,8 +106,14 @@ mod tests {
         let write = |n: &str, t: &str| std::fs::write(dir.path().join(n), t).expect("write");
         write("memory.current", "1000000\n");
         write("memory.max", "max\n");
-        write("memory.stat", "anon 600000\nfile 300000\nactive_file 100000\ninactive_file 200000\n");
-        write("memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n");
+        write(
+            "memory.stat",
+            "anon 600000\nfile 300000\nactive_file 100000\ninactive_file 200000\n",
+        );
+        write(
+            "memory.events",
+            "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
+        );
         let m = read_dir(dir.path()).expect("reads");
         assert_eq!(m.current_bytes, 1_000_000);
         assert_eq!(m.max_bytes, None);
@@ -109,6 +122,9 @@ mod tests {
         assert_eq!(m.working_set_bytes, Some(800_000));
         assert_eq!(m.oom_kill_events, Some(1));
         write("memory.max", "2000000\n");
-        assert_eq!(read_dir(dir.path()).expect("reads").max_bytes, Some(2_000_000));
+        assert_eq!(
+            read_dir(dir.path()).expect("reads").max_bytes,
+            Some(2_000_000)
+        );
     }
 }

@@ -44,7 +44,10 @@ fn children_of(pid: u32) -> Option<Vec<u32>> {
     let mut out = Vec::new();
     for task in tasks.flatten() {
         let text = std::fs::read_to_string(task.path().join("children")).ok()?;
-        out.extend(text.split_ascii_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        out.extend(
+            text.split_ascii_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
     }
     Some(out)
 }
@@ -64,7 +67,11 @@ fn from_parent_scan(pid: u32) -> Vec<u32> {
     let mut children: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
-            let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            let Some(p) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
                 continue;
             };
             if let Some((_, parent)) = state_and_parent(p) {

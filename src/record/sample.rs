@@ -53,7 +53,10 @@ pub struct Sample {
 impl Sample {
     /// The watched process's own memory.
     pub fn worker(&self) -> Option<&ProcessMemory> {
-        self.processes.iter().find(|p| p.is_worker).map(|p| &p.memory)
+        self.processes
+            .iter()
+            .find(|p| p.is_worker)
+            .map(|p| &p.memory)
     }
 }
 

@@ -113,25 +113,51 @@ fn watch_a_command_records_its_jobs_from_its_log() {
     let worker = reference_worker();
     let py = py.display().to_string();
     let command = [
-        py.as_str(), worker.as_str(), "--standalone", "6", "--job-secs", "0.4",
-        "--leak-kb-per-job", "20480", "--clear-every", "0",
+        py.as_str(),
+        worker.as_str(),
+        "--standalone",
+        "6",
+        "--job-secs",
+        "0.4",
+        "--leak-kb-per-job",
+        "20480",
+        "--clear-every",
+        "0",
     ];
-    let output = watch_cmd(&out, &["--json"], &command).output().expect("watch runs");
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = watch_cmd(&out, &["--json"], &command)
+        .output()
+        .expect("watch runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let records = lines(&out.join("jobs.jsonl"));
     assert_eq!(records.len(), 6, "one record per job");
     for r in &records {
-        let logged = r["logged_rss_bytes"].as_f64().expect("the worker's [MEMORY] RSS") / MIB;
+        let logged = r["logged_rss_bytes"]
+            .as_f64()
+            .expect("the worker's [MEMORY] RSS")
+            / MIB;
         // Whole-MB logging plus what one interval can change.
         assert!((rss_mb(r) - logged).abs() <= 2.0, "{r}: ours vs logged");
-        assert!(r["job_id"].as_str().is_some_and(|id| id.starts_with("job-")));
+        assert!(r["job_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("job-")));
     }
     // 20 MiB kept per job: about 100 MiB from the first job to the sixth.
     let growth = rss_mb(&records[5]) - rss_mb(&records[0]);
-    assert!((85.0..=115.0).contains(&growth), "RSS moved by {growth} MiB");
+    assert!(
+        (85.0..=115.0).contains(&growth),
+        "RSS moved by {growth} MiB"
+    );
     let samples = lines(&out.join("samples.jsonl"));
     assert!(samples.len() >= 10, "{} samples", samples.len());
-    assert!(samples.iter().any(|s| s["job"].as_u64().is_some()), "samples inside jobs");
+    assert!(
+        samples.iter().any(|s| s["job"].as_u64().is_some()),
+        "samples inside jobs"
+    );
     let run = run_json(&out);
     assert_eq!(run["status"], "completed");
     assert_eq!(run["watch"]["jobs_from"], "log");
@@ -156,9 +182,19 @@ fn watch_a_replay_child_by_pid() {
     let Some(_) = python3() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let replay_out = dir.path().join("replay");
-    let worker_cmd = format!("python3 {} --job-secs 0.25 --leak-kb-per-job 4096", reference_worker());
+    let worker_cmd = format!(
+        "python3 {} --job-secs 0.25 --leak-kb-per-job 4096",
+        reference_worker()
+    );
     let mut replay = Command::new(binary())
-        .args(["replay", "--quiet", "--no-charts", "--worker-cmd", &worker_cmd, "--out"])
+        .args([
+            "replay",
+            "--quiet",
+            "--no-charts",
+            "--worker-cmd",
+            &worker_cmd,
+            "--out",
+        ])
         .arg(&replay_out)
         .arg(project_root().join("fixtures/workloads/seed-20-jobs.json"))
         .stdout(Stdio::null())
@@ -168,13 +204,16 @@ fn watch_a_replay_child_by_pid() {
     // The replay's child: the python3 process whose parent is the replay.
     let deadline = Instant::now() + Duration::from_secs(30);
     let child_pid = loop {
-        let found = std::fs::read_dir("/proc").expect("proc").flatten().find_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let rest = &stat[stat.rfind(')')? + 2..];
-            let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
-            (ppid == replay.id()).then_some(pid)
-        });
+        let found = std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .find_map(|e| {
+                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let rest = &stat[stat.rfind(')')? + 2..];
+                let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
+                (ppid == replay.id()).then_some(pid)
+            });
         if let (Some(pid), true) = (found, replay_out.join("worker.log").exists()) {
             break pid;
         }
@@ -185,23 +224,48 @@ fn watch_a_replay_child_by_pid() {
     let log = replay_out.join("worker.log");
     let log = log.display().to_string();
     let pid = child_pid.to_string();
-    let output = watch_cmd(&out, &["--pid", &pid, "--log", &log], &[]).output().expect("watch");
+    let output = watch_cmd(&out, &["--pid", &pid, "--log", &log], &[])
+        .output()
+        .expect("watch");
     let _ = replay.wait();
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let records = lines(&out.join("jobs.jsonl"));
     assert!(records.len() >= 10, "{} records of 20 jobs", records.len());
     let logged: Vec<String> = std::fs::read_to_string(replay_out.join("worker.log"))
         .expect("log")
         .lines()
         .filter(|l| l.contains("[MEMORY]"))
-        .map(|l| l.split("job_id=").nth(1).unwrap_or("").split(' ').next().unwrap_or("").to_string())
+        .map(|l| {
+            l.split("job_id=")
+                .nth(1)
+                .unwrap_or("")
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect();
-    let ours: Vec<String> = records.iter().map(|r| r["job_id"].as_str().unwrap_or("").to_string()).collect();
-    assert_eq!(ours, logged[logged.len() - ours.len()..], "the last jobs of the log, in order");
+    let ours: Vec<String> = records
+        .iter()
+        .map(|r| r["job_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        ours,
+        logged[logged.len() - ours.len()..],
+        "the last jobs of the log, in order"
+    );
     let history = run_json(&out)["watch"]["notes"].to_string();
     let skipped = logged.len() - ours.len();
     if skipped > 0 {
-        assert!(history.contains(&format!("{skipped} job(s) already in the log")), "{history}");
+        assert!(
+            history.contains(&format!("{skipped} job(s) already in the log")),
+            "{history}"
+        );
     }
     for r in &records {
         let logged = r["logged_rss_bytes"].as_f64().expect("logged") / MIB;
@@ -218,7 +282,14 @@ fn a_sigkilled_worker_leaves_a_report_with_its_death() {
     let out = dir.path().join("run");
     let worker = reference_worker();
     let py = py.display().to_string();
-    let command = [py.as_str(), worker.as_str(), "--standalone", "1000", "--job-secs", "0.3"];
+    let command = [
+        py.as_str(),
+        worker.as_str(),
+        "--standalone",
+        "1000",
+        "--job-secs",
+        "0.3",
+    ];
     let mut watch = watch_cmd(&out, &[], &command)
         .stderr(Stdio::piped())
         .spawn()
@@ -238,10 +309,16 @@ fn a_sigkilled_worker_leaves_a_report_with_its_death() {
     assert_eq!(run["watch"]["exit"]["signal"], 9);
     let records = lines(&out.join("jobs.jsonl"));
     let last = records.last().expect("records");
-    assert_eq!(last["outcome"]["status"], "died", "the job it was killed in: {last}");
+    assert_eq!(
+        last["outcome"]["status"], "died",
+        "the job it was killed in: {last}"
+    );
     assert_eq!(last["outcome"]["death"]["signal"], 9);
     let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
-    assert!(report.contains("killed by signal 9"), "the death in the report");
+    assert!(
+        report.contains("killed by signal 9"),
+        "the death in the report"
+    );
 }
 
 fn job_lines(n: u32, rss: u32) -> String {
@@ -261,9 +338,14 @@ fn a_rotated_and_a_truncated_log_are_followed() {
     let out = dir.path().join("run");
     let pid = sleeper.id().to_string();
     let log_arg = log.display().to_string();
-    let mut watch = watch_cmd(&out, &["--pid", &pid, "--log", &log_arg], &[]).spawn().expect("watch");
+    let mut watch = watch_cmd(&out, &["--pid", &pid, "--log", &log_arg], &[])
+        .spawn()
+        .expect("watch");
     let append = |text: &str| {
-        let mut f = std::fs::OpenOptions::new().append(true).open(&log).expect("open");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open");
         f.write_all(text.as_bytes()).expect("write");
     };
     let records = || lines(&out.join("jobs.jsonl")).len();
@@ -282,7 +364,11 @@ fn a_rotated_and_a_truncated_log_are_followed() {
     std::fs::write(&log, job_lines(3, 120)).expect("new file");
     append(&job_lines(4, 130));
     wait_for(4);
-    std::fs::OpenOptions::new().write(true).truncate(true).open(&log).expect("truncate");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .expect("truncate");
     append(&job_lines(5, 140));
     wait_for(5);
     let _ = sleeper.kill();
@@ -291,12 +377,22 @@ fn a_rotated_and_a_truncated_log_are_followed() {
     assert_eq!(status.code(), Some(0));
     let got: Vec<(String, f64)> = lines(&out.join("jobs.jsonl"))
         .iter()
-        .map(|r| (r["job_id"].as_str().unwrap_or("").to_string(), r["logged_rss_bytes"].as_f64().unwrap_or(0.0) / MIB))
+        .map(|r| {
+            (
+                r["job_id"].as_str().unwrap_or("").to_string(),
+                r["logged_rss_bytes"].as_f64().unwrap_or(0.0) / MIB,
+            )
+        })
         .collect();
-    let want: Vec<(String, f64)> = (1..=5).map(|n| (format!("j{n}"), 90.0 + 10.0 * n as f64)).collect();
+    let want: Vec<(String, f64)> = (1..=5)
+        .map(|n| (format!("j{n}"), 90.0 + 10.0 * n as f64))
+        .collect();
     assert_eq!(got, want);
     let notes = run_json(&out)["watch"]["notes"].to_string();
-    assert!(notes.contains("rotated 1 time(s) and truncated 1 time(s)"), "{notes}");
+    assert!(
+        notes.contains("rotated 1 time(s) and truncated 1 time(s)"),
+        "{notes}"
+    );
 }
 
 fn expect_bad_input(output: Output, needle: &str) {
@@ -311,19 +407,31 @@ fn bad_targets_and_flags_exit_2_with_a_message() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("run");
     let run = |extra: &[&str]| watch_cmd(&out, extra, &[]).output().expect("watch");
-    expect_bad_input(run(&["--pid", "999999999"]), "no process with PID 999999999");
+    expect_bad_input(
+        run(&["--pid", "999999999"]),
+        "no process with PID 999999999",
+    );
     expect_bad_input(run(&[]), "give --pid N or a command");
     let me = std::process::id().to_string();
-    expect_bad_input(run(&["--pid", &me, "--log", "/nonexistent/worker.log"]), "cannot follow the log");
+    expect_bad_input(
+        run(&["--pid", &me, "--log", "/nonexistent/worker.log"]),
+        "cannot follow the log",
+    );
     let tmp = dir.path().display().to_string();
     expect_bad_input(run(&["--pid", &me, "--log", &tmp]), "directory");
-    expect_bad_input(run(&["--pid", &me, "--metrics", "not an address"]), "--metrics");
+    expect_bad_input(
+        run(&["--pid", &me, "--metrics", "not an address"]),
+        "--metrics",
+    );
     expect_bad_input(run(&["--pid", &me, "--interval", "0"]), "--interval");
     // A port already taken.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     expect_bad_input(run(&["--pid", &me, "--metrics", &addr]), "cannot listen");
-    assert!(!out.join("run.json").exists(), "no run folder for bad input");
+    assert!(
+        !out.join("run.json").exists(),
+        "no run folder for bad input"
+    );
 }
 
 /// Start a watch of a standalone reference worker with `--metrics` on a free port.
@@ -332,10 +440,23 @@ fn watch_with_metrics(dir: &Path, jobs: &str) -> Option<(Child, u16)> {
     let port = free_port();
     let worker = reference_worker();
     let addr = format!("127.0.0.1:{port}");
-    let command = [py.as_str(), worker.as_str(), "--standalone", jobs, "--job-secs", "0.3", "--leak-kb-per-job", "4096"];
-    let child = watch_cmd(&dir.join("run"), &["--metrics", &addr, "--name", "pod-a"], &command)
-        .spawn()
-        .expect("watch");
+    let command = [
+        py.as_str(),
+        worker.as_str(),
+        "--standalone",
+        jobs,
+        "--job-secs",
+        "0.3",
+        "--leak-kb-per-job",
+        "4096",
+    ];
+    let child = watch_cmd(
+        &dir.join("run"),
+        &["--metrics", &addr, "--name", "pod-a"],
+        &command,
+    )
+    .spawn()
+    .expect("watch");
     Some((child, port))
 }
 
@@ -355,9 +476,13 @@ fn scrape_until(port: u16, accept: Option<&str>, found: &str) -> (String, String
 
 #[test]
 fn promtool_accepts_the_scraped_metrics() {
-    let Some(promtool) = prometheus_tool("promtool") else { return };
+    let Some(promtool) = prometheus_tool("promtool") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some((mut watch, port)) = watch_with_metrics(dir.path(), "12") else { return };
+    let Some((mut watch, port)) = watch_with_metrics(dir.path(), "12") else {
+        return;
+    };
     let (head, body) = scrape_until(port, None, "docling_worker_cache_clear_freed_bytes{");
     assert!(head.contains("text/plain; version=0.0.4"), "{head}");
     for name in [
@@ -376,7 +501,12 @@ fn promtool_accepts_the_scraped_metrics() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool");
-    check.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("write");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write");
     let result = check.wait_with_output().expect("promtool runs");
     assert!(
         result.status.success() && result.stdout.is_empty() && result.stderr.is_empty(),
@@ -384,13 +514,25 @@ fn promtool_accepts_the_scraped_metrics() {
         String::from_utf8_lossy(&result.stdout),
         String::from_utf8_lossy(&result.stderr)
     );
-    let (head, body) = scrape_until(port, Some("application/openmetrics-text; version=1.0.0"), "# EOF");
+    let (head, body) = scrape_until(
+        port,
+        Some("application/openmetrics-text; version=1.0.0"),
+        "# EOF",
+    );
     assert!(head.contains("application/openmetrics-text"), "{head}");
-    assert!(body.contains("# TYPE docling_worker_jobs counter") && body.contains("# UNIT docling_worker_memory_rss_bytes bytes"), "{body}");
+    assert!(
+        body.contains("# TYPE docling_worker_jobs counter")
+            && body.contains("# UNIT docling_worker_memory_rss_bytes bytes"),
+        "{body}"
+    );
     // SAFETY: a signal to our own child, not yet reaped.
     unsafe { libc::kill(watch.id() as i32, libc::SIGTERM) };
     let status = wait_with_deadline(&mut watch, 30);
-    assert_eq!(status.code(), Some(0), "a watch stopped by SIGTERM ends with its report");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a watch stopped by SIGTERM ends with its report"
+    );
     assert!(dir.path().join("run/report.md").is_file());
     assert_eq!(run_json(&dir.path().join("run"))["status"], "interrupted");
 }
@@ -398,9 +540,13 @@ fn promtool_accepts_the_scraped_metrics() {
 /// A real Prometheus server scrapes `watch --metrics` and answers a query for the RSS.
 #[test]
 fn a_prometheus_server_scrapes_watch() {
-    let Some(prometheus) = prometheus_tool("prometheus") else { return };
+    let Some(prometheus) = prometheus_tool("prometheus") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some((mut watch, port)) = watch_with_metrics(dir.path(), "200") else { return };
+    let Some((mut watch, port)) = watch_with_metrics(dir.path(), "200") else {
+        return;
+    };
     let web = free_port();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -410,7 +556,10 @@ fn a_prometheus_server_scrapes_watch() {
     .expect("config");
     let mut server = Command::new(prometheus)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{web}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -418,12 +567,21 @@ fn a_prometheus_server_scrapes_watch() {
         .expect("prometheus starts");
     let deadline = Instant::now() + Duration::from_secs(60);
     let answer = loop {
-        let got = http_get(web, "/api/v1/query?query=docling_worker_memory_rss_bytes", None);
+        let got = http_get(
+            web,
+            "/api/v1/query?query=docling_worker_memory_rss_bytes",
+            None,
+        );
         if let Some((_, body)) = got {
             // The body may be chunked: take the JSON object out of it.
-            let json = body.find('{').map(|a| &body[a..body.rfind('}').map_or(body.len(), |b| b + 1)]);
+            let json = body
+                .find('{')
+                .map(|a| &body[a..body.rfind('}').map_or(body.len(), |b| b + 1)]);
             if let Some(v) = json.and_then(|j| serde_json::from_str::<Value>(j).ok()) {
-                if v["data"]["result"].as_array().is_some_and(|r| !r.is_empty()) {
+                if v["data"]["result"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty())
+                {
                     break v;
                 }
             }
@@ -443,20 +601,32 @@ fn a_prometheus_server_scrapes_watch() {
     let series = &answer["data"]["result"][0];
     assert_eq!(series["metric"]["worker"], "pod-a", "{answer}");
     assert_eq!(series["metric"]["job"], "docling");
-    let value: f64 = series["value"][1].as_str().and_then(|v| v.parse().ok()).expect("value");
+    let value: f64 = series["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("value");
     assert!(value > 1024.0 * 1024.0, "RSS {value}");
 }
 
 /// `replay --metrics` serves the same names from the replay's events.
 #[test]
 fn replay_serves_metrics_while_it_runs() {
-    let Some(promtool) = prometheus_tool("promtool") else { return };
+    let Some(promtool) = prometheus_tool("promtool") else {
+        return;
+    };
     let Some(_) = python3() else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let worker_cmd = format!("python3 {} --job-secs 0.3", reference_worker());
     let mut replay = Command::new(binary())
-        .args(["replay", "--quiet", "--no-charts", "--worker-cmd", &worker_cmd, "--metrics"])
+        .args([
+            "replay",
+            "--quiet",
+            "--no-charts",
+            "--worker-cmd",
+            &worker_cmd,
+            "--metrics",
+        ])
         .arg(port.to_string())
         .arg("--out")
         .arg(dir.path().join("run"))
@@ -473,9 +643,19 @@ fn replay_serves_metrics_while_it_runs() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool");
-    check.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("write");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write");
     let result = check.wait_with_output().expect("promtool runs");
-    assert!(result.status.success(), "{}{}", String::from_utf8_lossy(&result.stdout), String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
     let status = wait_with_deadline(&mut replay, 120);
     assert!(status.success());
 }
