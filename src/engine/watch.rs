@@ -85,10 +85,15 @@ impl Watch {
         let folder = RunFolder::create(&self.out_dir)?;
         let (pid, mut child) = match &config.target {
             WatchTarget::Pid(pid) => (*pid, None),
-            WatchTarget::Command(argv) => {
-                let child = spawn(argv, &folder.worker_log_path())?;
-                (child.id(), Some(child))
-            }
+            WatchTarget::Command(argv) => match spawn(argv, &folder.worker_log_path()) {
+                Ok(child) => (child.id(), Some(child)),
+                Err(err) => {
+                    // Nothing ran: the folder is given up for a later run.
+                    let _ = std::fs::remove_file(folder.worker_log_path());
+                    folder.abandon();
+                    return Err(err);
+                }
+            },
         };
         let mut sampler = TreeSampler::new(pid, config.smaps_interval).map_err(target_error)?;
         let tail = match (given_log, &child) {

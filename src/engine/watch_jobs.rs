@@ -46,6 +46,31 @@ pub struct JobTracker {
     interval: Duration,
 }
 
+/// The job's reading was taken after its clear ran (closer to what the worker logged after
+/// the clear than to what it logged after the job): it becomes the clear's `after_clear`,
+/// and the job keeps the worker's own logged RSS.
+fn took_after_clear(record: &mut JobRecord, clear: &mut CacheClear) {
+    let (Some(logged), Some(after)) = (record.logged_rss_bytes, clear.rss_after_bytes) else {
+        return;
+    };
+    let Some(snapshot) = record.after_job.as_mut().filter(|s| s.process_from_parent) else {
+        return;
+    };
+    let Some(ours) = snapshot.process.as_ref().map(|p| p.rss_bytes) else {
+        return;
+    };
+    if ours.abs_diff(after) < ours.abs_diff(logged) {
+        let reading = snapshot.process.replace(ProcessMemory {
+            rss_bytes: logged,
+            ..ProcessMemory::default()
+        });
+        snapshot.process_from_parent = false;
+        if let Some(after_clear) = clear.after_clear.as_mut() {
+            after_clear.process = reading;
+        }
+    }
+}
+
 fn snapshot(kind: SnapshotKind, t_secs: f64, memory: Option<ProcessMemory>) -> Snapshot {
     Snapshot {
         kind,
@@ -327,6 +352,8 @@ impl JobTracker {
             };
             match self.pending.as_mut() {
                 Some(p) if p.record.cache_clear.is_none() => {
+                    let mut clear = clear;
+                    took_after_clear(&mut p.record, &mut clear);
                     p.record.cache_clear = Some(clear);
                     self.flush_pending(observers)?;
                 }
