@@ -152,7 +152,8 @@ impl Watch {
         let exit = self.exit_of(&end, &sampler, oom_before);
         let death = exit.as_ref().and_then(death_of);
         let t = wall.elapsed().as_secs_f64();
-        tracker.finish(&mut all, &mut sampler, t, death.as_ref())?;
+        let ended = matches!(end, End::Exited(_));
+        tracker.finish(&mut all, &mut sampler, t, death.as_ref(), ended)?;
         close_manifest(
             &mut manifest,
             &end,

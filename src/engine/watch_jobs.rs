@@ -42,6 +42,9 @@ pub struct JobTracker {
     pending: Option<Pending>,
     /// A reading taken after the job's clear: the clear's `after_clear`.
     late_reading: Option<ProcessMemory>,
+    /// The process has ended: readings now (or just before, while it was exiting and its
+    /// memory being torn down) are not the state after a job.
+    ended: bool,
     pub records: Vec<JobRecord>,
     interval: Duration,
 }
@@ -68,6 +71,20 @@ fn took_after_clear(record: &mut JobRecord, clear: &mut CacheClear) {
         if let Some(after_clear) = clear.after_clear.as_mut() {
             after_clear.process = reading;
         }
+    }
+}
+
+/// The job keeps the worker's own logged RSS instead of our reading (when it has one).
+fn use_logged(record: &mut JobRecord) {
+    let Some(logged) = record.logged_rss_bytes else {
+        return;
+    };
+    if let Some(s) = record.after_job.as_mut().filter(|s| s.process_from_parent) {
+        s.process = Some(ProcessMemory {
+            rss_bytes: logged,
+            ..ProcessMemory::default()
+        });
+        s.process_from_parent = false;
     }
 }
 
@@ -102,6 +119,7 @@ impl JobTracker {
             peak: None,
             pending: None,
             late_reading: None,
+            ended: false,
             records: Vec::new(),
             interval,
         };
@@ -255,7 +273,9 @@ impl JobTracker {
         // Our reading when it is the state after the job; else the worker's own [MEMORY] RSS
         // (the process is gone, or the clear came first): marked as the worker's reading.
         let after_job = match (memory, logged) {
-            (Some(m), _) if !cleared_already => snapshot(SnapshotKind::AfterJob, t_secs, Some(m)),
+            (Some(m), _) if !cleared_already && !self.ended => {
+                snapshot(SnapshotKind::AfterJob, t_secs, Some(m))
+            }
             (m, Some(rss)) => {
                 self.late_reading = m;
                 let mut s = snapshot(
@@ -396,7 +416,15 @@ impl JobTracker {
         sampler: &mut TreeSampler,
         t_secs: f64,
         death: Option<&Death>,
+        ended: bool,
     ) -> Result<()> {
+        self.ended = ended;
+        if ended {
+            // The waiting record's reading may be of a process already exiting.
+            if let Some(p) = self.pending.as_mut() {
+                use_logged(&mut p.record);
+            }
+        }
         if let Some(tail) = self.tail.as_mut() {
             tail.finish(&mut self.parser)?;
             self.take_new(observers, sampler, t_secs)?;
