@@ -112,17 +112,7 @@ impl Watch {
                 manifest: &manifest,
             },
         )?;
-        let baseline = Snapshot {
-            kind: SnapshotKind::Baseline,
-            taken_at_secs: Some(0.0),
-            snapshot_duration_secs: None,
-            process: sampler.worker_now(true),
-            process_from_parent: true,
-            allocator: None,
-            worker: None,
-            census: Vec::new(),
-            sites: None,
-        };
+        let baseline = baseline_of(&mut sampler);
         manifest.baselines.push(baseline);
         manifest.workers_started = 1;
         emit(
@@ -320,6 +310,21 @@ impl End {
             End::Exited(_) => End::Cancelled(signal),
             end => end,
         }
+    }
+}
+
+/// The watched process's state when the watch started.
+fn baseline_of(sampler: &mut TreeSampler) -> Snapshot {
+    Snapshot {
+        kind: SnapshotKind::Baseline,
+        taken_at_secs: Some(0.0),
+        snapshot_duration_secs: None,
+        process: sampler.worker_now(true),
+        process_from_parent: true,
+        allocator: None,
+        worker: None,
+        census: Vec::new(),
+        sites: None,
     }
 }
 
