@@ -105,6 +105,15 @@ pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / MIB
 }
 
+/// MiB -> bytes (a logged `rss=1115MB` is MiB), rounded; negative or non-finite values give 0.
+pub fn mib_to_bytes(mb: f64) -> u64 {
+    if mb.is_finite() && mb > 0.0 {
+        (mb * 1024.0 * 1024.0).round() as u64
+    } else {
+        0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

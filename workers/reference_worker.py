@@ -53,6 +53,7 @@ class ReferenceWorker:
         self.jobs_total = 0
         self.jobs_since_clear = 0
         self.log = Log()
+        self.work_secs = 0.0
         self.log.worker_start(self.settings.get("jobs_between_cache_clear", 0))
 
     def state(self) -> dict[str, Any]:
@@ -86,6 +87,8 @@ class ReferenceWorker:
     def run_job(self, job: dict[str, Any]) -> dict[str, Any]:
         started = time.monotonic()
         self.log.job_start(job["job_id"], job["task_id"])
+        if self.work_secs:
+            time.sleep(self.work_secs)  # --standalone: the job takes this long
         documents, ok = [], True
         options = job.get("options") or {}
         self.converter(options)
@@ -176,13 +179,24 @@ def main(argv: list[str]) -> int:
                         help="keep this many KiB per job where no clear reaches them")
     parser.add_argument("--model-mb", type=float, default=16.0,
                         help="size of one converter's models (times settings.model_scale)")
+    parser.add_argument("--standalone", type=int, default=0, metavar="JOBS",
+                        help="no protocol: run JOBS jobs of its own, as an RQ worker taking "
+                             "jobs from its queue (for docling-memprof watch), then exit")
+    parser.add_argument("--job-secs", type=float, default=None,
+                        help="how long each job takes at least (default: 0.5 s with "
+                             "--standalone, else no wait)")
+    parser.add_argument("--clear-every", type=int, default=3,
+                        help="with --standalone: jobs_between_cache_clear")
     args = parser.parse_args(argv)
+    if args.standalone:
+        return standalone(args)
     channel = protocol.open_channel()
     messages = channel.messages()
     init = next(messages, None)
     if init is None or init.get("type") != "init":
         return 0
     worker = ReferenceWorker(init, args.leak_kb_per_job, args.model_mb)
+    worker.work_secs = args.job_secs or 0.0
     baseline = worker.snap("baseline", bool(init["measure"].get("smaps")))
     channel.send(protocol.ready(os.getpid(), "reference_worker.py", baseline))
     for message in messages:
@@ -190,6 +204,20 @@ def main(argv: list[str]) -> int:
             channel.send(worker.run_job(message))
         elif message.get("type") == "shutdown":
             break
+    return 0
+
+
+def standalone(args: argparse.Namespace) -> int:
+    """Run jobs without the protocol: what a watched docling-serve worker does on its own."""
+    init = {"settings": {"jobs_between_cache_clear": args.clear_every, "model_scale": 1.0},
+            "measure": {}}
+    worker = ReferenceWorker(init, args.leak_kb_per_job, args.model_mb)
+    worker.work_secs = 0.5 if args.job_secs is None else args.job_secs
+    document = base64.b64encode(b"# A document\n\nSome text.\n" * 200).decode()
+    for n in range(1, args.standalone + 1):
+        worker.run_job({"job": n, "job_id": f"job-{n:04d}", "task_id": f"task-{n:04d}",
+                        "options": {}, "documents": [{"name": f"doc-{n}.md", "kind": "base64",
+                                                      "base64": document}]})
     return 0
 
 

@@ -15,6 +15,7 @@ pub mod replay;
 pub mod report;
 pub mod summary;
 pub mod sweep;
+pub mod watch;
 pub mod worker_flags;
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,9 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// The smallest workload (jobs, documents, option sets) whose replay still leaks (ddmin).
     Minimize(minimize::MinimizeArgs),
+    /// Follow a live worker (--pid N, or -- CMD ARGS...): samples, job records from its log,
+    /// Prometheus metrics (--metrics), and a report when it ends.
+    Watch(watch::WatchArgs),
     /// The worker child (started by `replay`; not for direct use).
     #[command(hide = true)]
     Child(child::ChildArgs),
@@ -62,6 +66,7 @@ pub fn dispatch(cli: Cli) -> crate::Result<i32> {
         Command::Record(args) => record::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Minimize(args) => minimize::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Child(args) => child::run(args),
     }
 }

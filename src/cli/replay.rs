@@ -97,6 +97,13 @@ pub struct ReplayArgs {
     /// Skip charts in the end-of-run report (report.md and report.html are still written).
     #[arg(long)]
     pub no_charts: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics while the replay runs: `PORT` (on
+    /// 127.0.0.1) or `HOST:PORT`.
+    #[arg(long, value_name = "ADDR", value_parser = crate::cli::watch::parse_metrics_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// The `worker` label of the metrics (default: the workload's name).
+    #[arg(long, requires = "metrics")]
+    pub name: Option<String>,
 }
 
 fn parse_size(text: &str) -> std::result::Result<u64, String> {
@@ -138,8 +145,15 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     cancel
         .on_signals()
         .map_err(|e| Error::io("installing the signal handlers", e))?;
+    let name = args.name.clone().unwrap_or_else(|| loaded.name.clone());
+    let (mut metrics, _server) =
+        crate::cli::watch::start_metrics(args.metrics, &name, args.quiet || args.json)?;
     let mut progress = Progress::new(!args.quiet && !args.json);
-    let outcome = Replay::new(&loaded, config, &out_dir).run(&mut [&mut progress], &cancel)?;
+    let mut observers: Vec<&mut dyn crate::engine::Observer> = vec![&mut progress];
+    if let Some(m) = metrics.as_mut() {
+        observers.push(m);
+    }
+    let outcome = Replay::new(&loaded, config, &out_dir).run(&mut observers, &cancel)?;
     let analysis = analyse_run(outcome, &crate::cli::verdict_params(args.horizon))?;
     let gate_code = finish(&args, &analysis, budget.as_ref(), baseline.as_ref())?;
     match analysis.manifest.status {

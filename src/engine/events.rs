@@ -6,7 +6,7 @@
 //! (a full disk under `jobs.jsonl`) stops the run with its error: the records already written
 //! stay.
 
-use crate::record::{CacheClear, Death, JobRecord, RunManifest, Snapshot};
+use crate::record::{CacheClear, Death, JobRecord, RunManifest, Sample, Snapshot};
 
 /// One thing that happened in a run.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +28,8 @@ pub enum Event<'a> {
     },
     /// Between messages, while a job runs: the worker's latest sampled RSS.
     Tick { rss_bytes: Option<u64> },
+    /// `watch` sampled the process tree (a line of `samples.jsonl`).
+    Sampled { sample: &'a Sample },
     /// A job ended (its record is final; a death is a record too).
     JobDone { record: &'a JobRecord },
     /// The worker cleared its caches after a job.
@@ -69,7 +71,7 @@ impl Observer for EventLog {
             Event::RunStarted { .. } => "run_started",
             Event::WorkerStarted { .. } => "worker_started",
             Event::JobStarted { .. } => "job_started",
-            Event::Tick { .. } => return Ok(()),
+            Event::Tick { .. } | Event::Sampled { .. } => return Ok(()),
             Event::JobDone { .. } => "job_done",
             Event::CacheCleared { .. } => "cache_cleared",
             Event::WorkerDied { .. } => "worker_died",

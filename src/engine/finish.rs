@@ -115,6 +115,9 @@ impl RunAnalysis {
                 "last line cut short (the run was killed while writing it)".into(),
             ));
         }
+        if let Some(watch) = &self.manifest.watch {
+            input.settings.extend(watch_settings(watch));
+        }
         input.manifest = Some(self.manifest.clone());
         input
     }
@@ -157,6 +160,42 @@ impl RunAnalysis {
         );
         Ok(result)
     }
+}
+
+/// What the report says of a watched process: where the jobs came from, the notes, the exit.
+fn watch_settings(watch: &crate::record::WatchInfo) -> Vec<(String, String)> {
+    let mut out = vec![(
+        "jobs".to_string(),
+        match (watch.jobs_from, &watch.log) {
+            (crate::record::JobSource::Log, Some(log)) => format!("job boundaries from the log {log}"),
+            _ => format!(
+                "unknown (no log): each point is one sampling interval of {} s, judged per interval, not per job",
+                watch.interval_secs
+            ),
+        },
+    )];
+    out.push((
+        "sampling".to_string(),
+        format!(
+            "{} samples, every {} s (smaps_rollup every {} s){}",
+            watch.samples,
+            watch.interval_secs,
+            watch.smaps_interval_secs,
+            watch
+                .cgroup
+                .as_ref()
+                .map_or("; no cgroup v2 memory files".to_string(), |c| format!(
+                    "; cgroup {c}"
+                ))
+        ),
+    ));
+    if let Some(exit) = &watch.exit {
+        out.push(("process exit".to_string(), exit.detail.clone()));
+    }
+    for note in &watch.notes {
+        out.push(("note".to_string(), note.clone()));
+    }
+    out
 }
 
 /// Read a budget file (bounded: a budget is small) and check it.

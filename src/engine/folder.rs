@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use super::events::{Event, Observer};
 use crate::probe::profiling::{ProfileRecord, PROFILE_JSONL};
 use crate::record::{
-    JobRecord, RunManifest, OLDEST_READABLE_SCHEMA_VERSION, RECORD_SCHEMA_VERSION,
+    JobRecord, RunManifest, Sample, OLDEST_READABLE_SCHEMA_VERSION, RECORD_SCHEMA_VERSION,
 };
 use crate::{Error, Result};
 
 pub const RUN_JSON: &str = "run.json";
 pub const JOBS_JSONL: &str = "jobs.jsonl";
 pub const WORKER_LOG: &str = "worker.log";
+pub const SAMPLES_JSONL: &str = "samples.jsonl";
 pub const DOCUMENTS_DIR: &str = "documents";
 pub const SCRATCH_DIR: &str = "scratch";
 /// Bounds of a run folder's files read back (docs/limits.md).
@@ -28,6 +29,8 @@ pub const MAX_JOBS_JSONL_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 pub struct RunFolder {
     dir: PathBuf,
     jobs: File,
+    /// `samples.jsonl`, opened at the first sample (`watch` only).
+    samples: Option<File>,
 }
 
 impl RunFolder {
@@ -58,6 +61,7 @@ impl RunFolder {
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             jobs,
+            samples: None,
         })
     }
 
@@ -112,6 +116,30 @@ impl RunFolder {
                     e,
                 )
             })
+    }
+}
+
+impl RunFolder {
+    /// Append one sample to `samples.jsonl` and flush it to the file.
+    pub fn append_sample(&mut self, sample: &Sample) -> Result<()> {
+        let path = self.dir.join(SAMPLES_JSONL);
+        let mut line = serde_json::to_vec(sample)
+            .map_err(|e| Error::Internal(format!("samples.jsonl record: {e}")))?;
+        line.push(b'\n');
+        if self.samples.is_none() {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+            self.samples = Some(file);
+        }
+        let Some(file) = self.samples.as_mut() else {
+            return Ok(());
+        };
+        file.write_all(&line)
+            .and_then(|()| file.flush())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
 }
 
@@ -255,6 +283,7 @@ impl Observer for FolderWriter {
             | Event::WorkerStarted { manifest, .. }
             | Event::RunEnded { manifest } => self.folder.write_manifest(manifest),
             Event::JobDone { record } => self.folder.append_job(record),
+            Event::Sampled { sample } => self.folder.append_sample(sample),
             _ => Ok(()),
         }
     }

@@ -52,11 +52,12 @@ pub(crate) fn new_manifest(
         wall_time_secs: None,
         workers_started: 0,
         jobs_planned: Some(loaded.workload.job_count()),
+        watch: None,
     }
 }
 
 /// The tool's git revision, when it runs from a checkout.
-fn git_revision() -> Option<String> {
+pub(crate) fn git_revision() -> Option<String> {
     let output = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -375,6 +375,7 @@ impl Run<'_> {
             after_job: None,
             cache_clear: None,
             recycle_requested: false,
+            logged_rss_bytes: None,
         };
         self.record_death(observers, record, &death, &reason, (index, pid))
     }
@@ -482,6 +483,7 @@ fn record_of(worker: &WorkerProcess, done: JobDone, ids: JobIds) -> JobRecord {
         after_job: done.after_job,
         cache_clear: done.cache_clear,
         recycle_requested: done.recycle_requested,
+        logged_rss_bytes: None,
     }
 }
 
@@ -562,6 +564,7 @@ mod tests {
             after_job: None,
             cache_clear: None,
             recycle_requested: false,
+            logged_rss_bytes: None,
         }
     }
 

@@ -1,9 +1,12 @@
 //! Reading docling-serve worker logs into a [`crate::analysis::Trajectory`], judging them like
-//! a replay, and turning them into a replayable workload ([`record`]).
+//! a replay, and turning them into a replayable workload ([`record`]). One parser
+//! ([`LogParser`], fed a line at a time) reads whole files and live tails ([`LogTail`]).
 
+pub mod feed;
 pub mod limits;
 pub mod parse;
 pub mod record;
+pub mod tail;
 
 use std::path::Path;
 
@@ -13,11 +16,13 @@ use crate::analysis::{
     clears::clear_table, judge_run, Cause, ClearSummary, LeakCall, Pattern, RunVerdict,
     SeriesVerdict, Trajectory, VerdictParams,
 };
+pub use feed::LogParser;
 pub use limits::{LogError, LogLimits};
 pub use parse::{
     parse_file, parse_file_with, parse_reader, parse_reader_with, LogDocument, LogJob, LogTask,
     ParsedLog, UnreadableLine,
 };
+pub use tail::LogTail;
 
 /// The headline verdict of a log, in the shape `logs --json` promises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

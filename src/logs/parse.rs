@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::feed::LogParser;
 use super::limits::{
     check_count, check_mb, check_signed_mb, plausible_duration, plausible_size, Implausible,
     LogError, LogLimits,
@@ -108,7 +109,7 @@ const TAGS: &[&str] = &[
 ];
 
 /// Find the worker tag of a line and the text after it.
-fn find_tag(line: &str) -> Option<(&'static str, &str)> {
+pub(super) fn find_tag(line: &str) -> Option<(&'static str, &str)> {
     let mut best: Option<(usize, &'static str)> = None;
     for tag in TAGS {
         let needle = format!("[{tag}]");
@@ -137,7 +138,7 @@ fn parse_mb(text: &str) -> Option<f64> {
 }
 
 /// Why a tagged line was not taken: unreadable (counted, reported), or implausible (fatal).
-enum LineError {
+pub(super) enum LineError {
     Unreadable(&'static str),
     Implausible(Implausible),
 }
@@ -173,13 +174,13 @@ fn parse_source(message: &str) -> Option<Result<Source, Implausible>> {
     })
 }
 
-struct Builder {
-    log: ParsedLog,
-    current: Option<LogJob>,
-    worker_index: u32,
+pub(super) struct Builder {
+    pub(super) log: ParsedLog,
+    pub(super) current: Option<LogJob>,
+    pub(super) worker_index: u32,
     /// Records of the closed jobs (the job, its documents and sources): with the clears and
     /// the open job, bounded by `max_records`.
-    records_closed: u64,
+    pub(super) records_closed: u64,
 }
 
 impl Builder {
@@ -192,7 +193,7 @@ impl Builder {
         })
     }
 
-    fn close(&mut self) {
+    pub(super) fn close(&mut self) {
         if let Some(mut job) = self.current.take() {
             self.records_closed += 1
                 + job.documents.len() as u64
@@ -203,14 +204,14 @@ impl Builder {
     }
 
     /// Records kept so far: closed jobs and clears, plus the open job's documents and sources.
-    fn count_records(&self) -> u64 {
+    pub(super) fn count_records(&self) -> u64 {
         let open = self.current.as_ref().map_or(0, |job| {
             1 + job.documents.len() as u64 + job.task.as_ref().map_or(0, |t| t.sources.len() as u64)
         });
         self.records_closed + self.log.clears.len() as u64 + open
     }
 
-    fn unreadable(&mut self, line_no: u64, reason: &str, text: &str) {
+    pub(super) fn unreadable(&mut self, line_no: u64, reason: &str, text: &str) {
         self.log.unreadable_count += 1;
         if self.log.unreadable.len() < UNREADABLE_EXAMPLES {
             self.log.unreadable.push(UnreadableLine {
@@ -222,7 +223,7 @@ impl Builder {
     }
 
     /// Read one line; `Err` when a tagged line cannot be read or says something impossible.
-    fn line(&mut self, text: &str) -> Result<(), LineError> {
+    pub(super) fn line(&mut self, text: &str) -> Result<(), LineError> {
         let message = strip_level_prefix(text);
         // A source line first: a document name holding a tag (`[MEMORY] ...`) is a name.
         if let Some(source) = parse_source(message) {
@@ -485,77 +486,11 @@ fn read_lines<R: BufRead>(
     origin: &str,
     limits: &LogLimits,
 ) -> Result<ParsedLog, LogError> {
-    let mut builder = Builder {
-        log: ParsedLog {
-            origin: origin.to_string(),
-            ..ParsedLog::default()
-        },
-        current: None,
-        worker_index: 0,
-        records_closed: 0,
-    };
+    let mut parser = LogParser::new(origin, limits.clone());
     while let Some(line) = lines.next_line()? {
-        builder.log.lines_total += 1;
-        let line_no = line.number;
-        let mut bytes = line.bytes.as_slice();
-        while let Some(rest) = bytes.strip_suffix(b"\r") {
-            bytes = rest;
-        }
-        // A crash can leave a tail of NUL bytes (ext4): not a line of the log.
-        if bytes.iter().all(|&b| b == 0) && !bytes.is_empty() {
-            builder.log.lines_other += 1;
-            continue;
-        }
-        if line.truncated() {
-            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-            let reason = format!(
-                "{} bytes long, past the {}-byte line bound (max_line_bytes): skipped",
-                line.full_len, limits.max_line_bytes
-            );
-            builder.unreadable(line_no, &reason, &text);
-            continue;
-        }
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let lossy = String::from_utf8_lossy(bytes).into_owned();
-                if find_tag(&lossy).is_some() {
-                    let at = e.valid_up_to();
-                    let reason = format!(
-                        "not valid UTF-8 at byte {} of the line (file offset {})",
-                        at + 1,
-                        line.offset + at as u64
-                    );
-                    builder.unreadable(line_no, &reason, &lossy);
-                } else {
-                    builder.log.lines_other += 1;
-                }
-                continue;
-            }
-        };
-        match builder.line(text) {
-            Ok(()) => {}
-            Err(LineError::Unreadable(reason)) => builder.unreadable(line_no, reason, text),
-            Err(LineError::Implausible((field, value, reason))) => {
-                return Err(LogError::Implausible {
-                    origin: origin.to_string(),
-                    line: line_no,
-                    field: field.to_string(),
-                    value,
-                    reason,
-                })
-            }
-        }
-        if builder.count_records() > limits.max_records {
-            return Err(LogError::TooManyRecords {
-                origin: origin.to_string(),
-                line: line_no,
-                max: limits.max_records,
-            });
-        }
+        parser.feed(&line)?;
     }
-    builder.close();
-    Ok(builder.log)
+    Ok(parser.finish())
 }
 
 impl ParsedLog {

@@ -6,6 +6,7 @@
 //! - [`run`]: `run.json` ([`RunManifest`]) and `jobs.jsonl` ([`JobRecord`]), with the typed
 //!   outcome of a job ([`JobOutcome`], [`Death`]), one [`CacheClear`] and one
 //!   [`DocumentResult`] type wherever they travel;
+//! - [`sample`]: `samples.jsonl` and the `watch` part of `run.json` (what `watch` adds);
 //! - [`modes`]: the run's choices as enums (allocator, isolation, sites, snapshot detail);
 //! - [`policy`]: a worker policy and the axes of a sweep;
 //! - [`minimize`]: the steps report of `minimize`.
@@ -17,10 +18,12 @@ pub mod minimize;
 pub mod modes;
 pub mod policy;
 pub mod run;
+pub mod sample;
 pub mod snapshot;
 
 pub use minimize::*;
 pub use modes::*;
 pub use policy::*;
 pub use run::*;
+pub use sample::*;
 pub use snapshot::*;

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::modes::{AllocatorKind, Isolation, RunStatus, SitesMode};
+use super::sample::WatchInfo;
 use super::snapshot::Snapshot;
 
 /// Version of the `run.json` / `jobs.jsonl` formats written now. Bump on any incompatible change.
@@ -156,6 +157,9 @@ pub struct JobRecord {
     pub cache_clear: Option<CacheClear>,
     /// The worker asked to be recycled after this job (max jobs reached).
     pub recycle_requested: bool,
+    /// The RSS the worker itself logged for this job (`[MEMORY] rss=`; `watch` with a log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_rss_bytes: Option<u64>,
 }
 
 /// Which worker ran the jobs.
@@ -174,6 +178,8 @@ pub enum WorkerKind {
         #[serde(default)]
         environment: std::collections::BTreeMap<String, String>,
     },
+    /// A process followed from outside by `watch` (its `argv` when `watch` started it).
+    Watched { pid: u32, argv: Vec<String> },
 }
 
 fn core_worker() -> WorkerKind {
@@ -212,6 +218,9 @@ pub struct RunManifest {
     /// Jobs the workload planned (None in version 1 folders).
     #[serde(default)]
     pub jobs_planned: Option<u64>,
+    /// What `watch` followed (absent in replays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchInfo>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -337,6 +337,12 @@ pub fn settings_table(input: &ReportInput) -> TableData {
             crate::record::WorkerKind::Docling { environment, .. } => {
                 docling_worker_label(environment)
             }
+            crate::record::WorkerKind::Watched { pid, argv } if argv.is_empty() => {
+                format!("PID {pid}, watched from outside")
+            }
+            crate::record::WorkerKind::Watched { pid, argv } => {
+                format!("`{}` (PID {pid}), watched from outside", argv.join(" "))
+            }
         };
         push("worker", worker);
         push(

@@ -89,6 +89,7 @@ pub fn write_run(dir: &Path, jobs: &[SynthJob]) {
         wall_time_secs: Some(1.0),
         workers_started: 1,
         jobs_planned: None,
+        watch: None,
     };
     std::fs::write(
         dir.join("run.json"),
@@ -132,6 +133,7 @@ pub fn write_run(dir: &Path, jobs: &[SynthJob]) {
                 )),
             }),
             recycle_requested: false,
+            logged_rss_bytes: None,
         };
         lines.push_str(&serde_json::to_string(&record).expect("json"));
         lines.push('\n');

@@ -19,5 +19,6 @@ mod render;
 mod replay;
 mod sweep;
 mod verdict_logs;
+mod watch;
 mod worker_cmd;
 mod worker_core;

@@ -192,6 +192,7 @@ pub fn fixture_records() -> (RunManifest, Vec<JobRecord>) {
             )),
             cache_clear,
             recycle_requested: false,
+            logged_rss_bytes: None,
         });
     }
     let manifest = RunManifest {
@@ -222,6 +223,7 @@ pub fn fixture_records() -> (RunManifest, Vec<JobRecord>) {
         wall_time_secs: Some(30.0),
         workers_started: 1,
         jobs_planned: None,
+        watch: None,
     };
     (manifest, records)
 }

@@ -1,0 +1,123 @@
+//! The log parser, one line at a time: [`LogParser`] is what `logs` runs over a whole file
+//! ([`super::parse_file`]) and what `watch` runs over a live tail ([`super::tail::LogTail`]).
+//! One parser, two ways of feeding it.
+
+use super::limits::{LogError, LogLimits};
+use super::parse::{find_tag, Builder, LineError, LogJob, ParsedLog};
+use crate::bounded::Line;
+
+/// An incremental parser of a worker log. Feed it lines in order; read the jobs closed so far
+/// with [`LogParser::parsed`] and the job still open with [`LogParser::open_job`].
+pub struct LogParser {
+    builder: Builder,
+    limits: LogLimits,
+    origin: String,
+}
+
+impl std::fmt::Debug for LogParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogParser")
+            .field("origin", &self.origin)
+            .field("jobs", &self.builder.log.jobs.len())
+            .finish()
+    }
+}
+
+impl LogParser {
+    pub fn new(origin: &str, limits: LogLimits) -> LogParser {
+        LogParser {
+            builder: Builder {
+                log: ParsedLog {
+                    origin: origin.to_string(),
+                    ..ParsedLog::default()
+                },
+                current: None,
+                worker_index: 0,
+                records_closed: 0,
+            },
+            limits,
+            origin: origin.to_string(),
+        }
+    }
+
+    /// What the log said so far: closed jobs, clears, line counts (the open job is not in it).
+    pub fn parsed(&self) -> &ParsedLog {
+        &self.builder.log
+    }
+
+    /// The job whose lines started but whose `[MEMORY]` line has not come yet.
+    pub fn open_job(&self) -> Option<&LogJob> {
+        self.builder.current.as_ref()
+    }
+
+    /// Close the open job (as `died` when its `[MEMORY]` line never came) and return the log.
+    pub fn finish(mut self) -> ParsedLog {
+        self.builder.close();
+        self.builder.log
+    }
+
+    /// Read one line. Lines that cannot be read are counted and reported; a number that reads
+    /// but cannot be true or a passed record bound is an error naming the line.
+    pub fn feed(&mut self, line: &Line) -> Result<(), LogError> {
+        let builder = &mut self.builder;
+        builder.log.lines_total += 1;
+        let line_no = line.number;
+        let mut bytes = line.bytes.as_slice();
+        while let Some(rest) = bytes.strip_suffix(b"\r") {
+            bytes = rest;
+        }
+        // A crash can leave a tail of NUL bytes (ext4): not a line of the log.
+        if bytes.iter().all(|&b| b == 0) && !bytes.is_empty() {
+            builder.log.lines_other += 1;
+            return Ok(());
+        }
+        if line.truncated() {
+            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+            let reason = format!(
+                "{} bytes long, past the {}-byte line bound (max_line_bytes): skipped",
+                line.full_len, self.limits.max_line_bytes
+            );
+            builder.unreadable(line_no, &reason, &text);
+            return Ok(());
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(bytes).into_owned();
+                if find_tag(&lossy).is_some() {
+                    let at = e.valid_up_to();
+                    let reason = format!(
+                        "not valid UTF-8 at byte {} of the line (file offset {})",
+                        at + 1,
+                        line.offset + at as u64
+                    );
+                    builder.unreadable(line_no, &reason, &lossy);
+                } else {
+                    builder.log.lines_other += 1;
+                }
+                return Ok(());
+            }
+        };
+        match builder.line(text) {
+            Ok(()) => {}
+            Err(LineError::Unreadable(reason)) => builder.unreadable(line_no, reason, text),
+            Err(LineError::Implausible((field, value, reason))) => {
+                return Err(LogError::Implausible {
+                    origin: self.origin.clone(),
+                    line: line_no,
+                    field: field.to_string(),
+                    value,
+                    reason,
+                })
+            }
+        }
+        if builder.count_records() > self.limits.max_records {
+            return Err(LogError::TooManyRecords {
+                origin: self.origin.clone(),
+                line: line_no,
+                max: self.limits.max_records,
+            });
+        }
+        Ok(())
+    }
+}
