@@ -155,5 +155,6 @@ fn empty_snapshot(kind: crate::record::SnapshotKind) -> Snapshot {
         worker: None,
         census: Vec::new(),
         sites: None,
+        raw_sites: None,
     }
 }

@@ -60,6 +60,7 @@ fn snapshot(kind: SnapshotKind, rss_mb: f64, live_mb: f64, types: &[(&str, u64)]
             })
             .collect(),
         sites: None,
+        raw_sites: None,
     }
 }
 

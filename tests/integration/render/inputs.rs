@@ -112,6 +112,7 @@ pub fn snapshot(
                 },
             ],
         }),
+        raw_sites: None,
     }
 }
 
