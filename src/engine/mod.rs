@@ -17,7 +17,7 @@ pub mod folder;
 pub mod manifest;
 pub mod progress;
 pub mod replay;
-mod sites;
+pub mod sites;
 pub mod worker;
 
 pub use events::{Event, EventLog, Observer};

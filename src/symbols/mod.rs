@@ -232,3 +232,50 @@ fn top_of(
     }
     (table_sites, survivors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RawStack;
+
+    #[inline(never)]
+    fn a_known_function() -> usize {
+        a_known_function as *const () as usize
+    }
+
+    fn raw(build_id: Option<String>, frames: Vec<u64>) -> RawSites {
+        let main = crate::alloc::module::main_binary();
+        RawSites {
+            build_id,
+            binary: main.path.clone(),
+            sample_interval_bytes: 65536,
+            current_job: 2,
+            tracked_blocks: 1,
+            stacks: vec![RawStack {
+                frames,
+                bytes: 1000.0,
+                blocks: 1.0,
+                variance: 4.0,
+                by_job: vec![(1, 400.0), (2, 600.0)],
+            }],
+        }
+    }
+
+    #[test]
+    fn addresses_are_symbolised_from_the_binary_of_their_build_id() {
+        let main = crate::alloc::module::main_binary();
+        let address = main.relative(a_known_function()) + 1;
+        let mut resolver = SiteResolver::new();
+        let report = resolver.resolve(&raw(main.build_id.clone(), vec![address, 0]), 20);
+        let site = &report.table.sites[0];
+        assert!(site.site.contains("a_known_function (src/symbols/mod.rs:"), "{}", site.site);
+        assert_eq!((site.live_bytes, site.live_bytes_stderr, site.job_live_bytes), (1000, Some(2), Some(600)));
+        assert_eq!(report.survivors[0].from_job(1), 400);
+        assert!(resolver.warnings.is_empty(), "{:?}", resolver.warnings);
+
+        let mut other = SiteResolver::new();
+        let report = other.resolve(&raw(Some("00ff".into()), vec![address]), 20);
+        assert!(other.warnings[0].contains("build id"), "{:?}", other.warnings);
+        assert!(report.table.sites[0].site.starts_with("???"), "{:?}", report.table);
+    }
+}

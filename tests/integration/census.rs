@@ -6,9 +6,9 @@ use std::process::{Command, Output};
 
 use docling_memprof::alloc::dhat_sites::{check_viewer_fields, DhatProfile, DHAT_HEAP_JSON};
 use docling_memprof::analysis::diagnostics::RunDiagnostics;
-use docling_memprof::engine::folder::load_profile as read_profile;
 use docling_memprof::engine::folder::read_run;
-use docling_memprof::probe::profiling::SITES_COLLAPSED;
+use docling_memprof::engine::sites::SITES_JSONL;
+use docling_memprof::probe::profiling::{ProfileRecord, SITES_COLLAPSED};
 use docling_memprof::record::JobRecord;
 
 use crate::util::{binary, project_root};
@@ -110,8 +110,17 @@ fn retained_results_point_at_the_retention_path_and_its_holder() {
     assert_eq!(table.mode, "sampled");
     assert!(table.sample_interval_bytes.is_some());
 
-    // Job-tagged survivors: the bytes job 2 kept are still live at the last job.
-    let profile = read_profile(&dir.path().join("run")).expect("profile.jsonl");
+    // Symbolised by the parent: the records hold the site table, never the raw stacks.
+    let jobs = std::fs::read_to_string(dir.path().join("run").join("jobs.jsonl")).expect("jobs");
+    assert!(!jobs.contains("raw_sites"), "raw stacks never reach jobs.jsonl");
+
+    // Job-tagged survivors (written by the parent in sampled mode): the bytes job 2 kept are
+    // still live at the last job.
+    let text = std::fs::read_to_string(dir.path().join("run").join(SITES_JSONL)).expect("sites.jsonl");
+    let profile: Vec<ProfileRecord> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a sites.jsonl line"))
+        .collect();
     let last = profile
         .iter()
         .rev()
