@@ -141,6 +141,15 @@ fn retained_results_point_at_the_retention_path_and_its_holder() {
     let (stack, bytes) = line.rsplit_once(' ').expect("stack and bytes");
     assert!(bytes.parse::<u64>().expect("bytes") > 0);
     assert!(stack.contains(";docling_memprof::worker::job::Worker::run_job;"));
+
+    // A real flamegraph renderer reads the collapsed stacks (inferno, flamegraph.pl's port).
+    let mut svg = Vec::new();
+    let mut options = inferno::flamegraph::Options::default();
+    inferno::flamegraph::from_lines(&mut options, collapsed.lines(), &mut svg)
+        .expect("inferno renders sites.collapsed");
+    let svg = String::from_utf8(svg).expect("utf-8 svg");
+    assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "an SVG");
+    assert!(svg.contains("RetainedResults::keep"), "the retention frame in the flamegraph");
 }
 
 #[test]
