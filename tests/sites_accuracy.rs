@@ -38,7 +38,10 @@ fn churn(count: usize) {
 
 #[test]
 fn a_known_leak_is_estimated_within_its_error_bars() {
-    assert!(docling_memprof::alloc::is_installed(), "the selected allocator serves this test");
+    assert!(
+        docling_memprof::alloc::is_installed(),
+        "the selected allocator serves this test"
+    );
     let cases: [(&str, usize, usize); 3] = [
         ("leak_small", 200_000, 48),
         ("leak_small", 4_000, 4096),

@@ -55,7 +55,9 @@ impl RunSites {
         if !report.stacks.is_empty() {
             let path = self.dir.join(SITES_COLLAPSED);
             if let Err(e) = std::fs::write(&path, collapsed_stacks(&report.stacks)) {
-                self.resolver.warnings.push(format!("{}: {e}", path.display()));
+                self.resolver
+                    .warnings
+                    .push(format!("{}: {e}", path.display()));
             }
         }
     }
@@ -66,7 +68,11 @@ impl RunSites {
         if let Some(s) = record.after_job.as_mut() {
             self.snapshot(s, job, pid);
         }
-        if let Some(s) = record.cache_clear.as_mut().and_then(|c| c.after_clear.as_mut()) {
+        if let Some(s) = record
+            .cache_clear
+            .as_mut()
+            .and_then(|c| c.after_clear.as_mut())
+        {
             self.snapshot(s, job, pid);
         }
     }

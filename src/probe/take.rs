@@ -68,10 +68,7 @@ impl Prober {
         let process = procfs::read(procfs::Target::SelfProcess, smaps).ok();
         let allocator = Some(super::layers::read(purge));
         let census = self.census.as_ref().map(|hook| hook()).unwrap_or_default();
-        let (sites, raw_sites) = self
-            .sites
-            .as_ref()
-            .map_or((None, None), |hook| hook(kind));
+        let (sites, raw_sites) = self.sites.as_ref().map_or((None, None), |hook| hook(kind));
         let end = Instant::now();
         Snapshot {
             kind,

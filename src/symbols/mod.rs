@@ -129,7 +129,10 @@ impl SiteResolver {
 /// Open the binary `raw` names, refusing one whose build id differs from the worker's.
 fn open(raw: &RawSites) -> (Option<addr2line::Loader>, Option<String>) {
     let Some(path) = raw.binary.as_deref() else {
-        return (None, Some("sampled sites: the worker named no binary".into()));
+        return (
+            None,
+            Some("sampled sites: the worker named no binary".into()),
+        );
     };
     if let Some(expected) = raw.build_id.as_deref() {
         let found = file_build_id(path);
@@ -268,14 +271,29 @@ mod tests {
         let mut resolver = SiteResolver::new();
         let report = resolver.resolve(&raw(main.build_id.clone(), vec![address, 0]), 20);
         let site = &report.table.sites[0];
-        assert!(site.site.contains("a_known_function (src/symbols/mod.rs:"), "{}", site.site);
-        assert_eq!((site.live_bytes, site.live_bytes_stderr, site.job_live_bytes), (1000, Some(2), Some(600)));
+        assert!(
+            site.site.contains("a_known_function (src/symbols/mod.rs:"),
+            "{}",
+            site.site
+        );
+        assert_eq!(
+            (site.live_bytes, site.live_bytes_stderr, site.job_live_bytes),
+            (1000, Some(2), Some(600))
+        );
         assert_eq!(report.survivors[0].from_job(1), 400);
         assert!(resolver.warnings.is_empty(), "{:?}", resolver.warnings);
 
         let mut other = SiteResolver::new();
         let report = other.resolve(&raw(Some("00ff".into()), vec![address]), 20);
-        assert!(other.warnings[0].contains("build id"), "{:?}", other.warnings);
-        assert!(report.table.sites[0].site.starts_with("???"), "{:?}", report.table);
+        assert!(
+            other.warnings[0].contains("build id"),
+            "{:?}",
+            other.warnings
+        );
+        assert!(
+            report.table.sites[0].site.starts_with("???"),
+            "{:?}",
+            report.table
+        );
     }
 }

@@ -112,11 +112,15 @@ fn retained_results_point_at_the_retention_path_and_its_holder() {
 
     // Symbolised by the parent: the records hold the site table, never the raw stacks.
     let jobs = std::fs::read_to_string(dir.path().join("run").join("jobs.jsonl")).expect("jobs");
-    assert!(!jobs.contains("raw_sites"), "raw stacks never reach jobs.jsonl");
+    assert!(
+        !jobs.contains("raw_sites"),
+        "raw stacks never reach jobs.jsonl"
+    );
 
     // Job-tagged survivors (written by the parent in sampled mode): the bytes job 2 kept are
     // still live at the last job.
-    let text = std::fs::read_to_string(dir.path().join("run").join(SITES_JSONL)).expect("sites.jsonl");
+    let text =
+        std::fs::read_to_string(dir.path().join("run").join(SITES_JSONL)).expect("sites.jsonl");
     let profile: Vec<ProfileRecord> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("a sites.jsonl line"))
@@ -149,7 +153,10 @@ fn retained_results_point_at_the_retention_path_and_its_holder() {
         .expect("inferno renders sites.collapsed");
     let svg = String::from_utf8(svg).expect("utf-8 svg");
     assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "an SVG");
-    assert!(svg.contains("RetainedResults::keep"), "the retention frame in the flamegraph");
+    assert!(
+        svg.contains("RetainedResults::keep"),
+        "the retention frame in the flamegraph"
+    );
 }
 
 #[test]
