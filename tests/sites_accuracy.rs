@@ -5,6 +5,7 @@
 //! allocates meanwhile.
 //!
 //! `cargo test --release --test sites_accuracy -- --nocapture` prints the table in BENCHMARKS.md.
+//! It found the lattice bias of the sampler's first address hash (see `alloc/sampling.rs`).
 
 use docling_memprof::alloc::sampling::{self, SamplingConfig};
 use docling_memprof::symbols::SiteResolver;

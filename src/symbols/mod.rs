@@ -134,6 +134,16 @@ fn open(raw: &RawSites) -> (Option<addr2line::Loader>, Option<String>) {
             Some("sampled sites: the worker named no binary".into()),
         );
     };
+    // The path comes from the worker's message: open only a regular file (never a FIFO or a
+    // device a hostile worker could name).
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return (
+            None,
+            Some(format!(
+                "sampled sites: {path} is not a regular file; its sites are unsymbolised"
+            )),
+        );
+    }
     if let Some(expected) = raw.build_id.as_deref() {
         let found = file_build_id(path);
         if found.as_deref() != Some(expected) {
