@@ -30,6 +30,7 @@ pub mod probe;
 pub mod protocol;
 pub mod record;
 pub mod render;
+pub mod symbols;
 pub mod units;
 pub mod worker;
 pub mod workload;

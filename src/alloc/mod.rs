@@ -18,6 +18,7 @@
 pub mod dhat;
 pub mod dhat_sites;
 pub mod jemalloc;
+pub mod module;
 pub mod sampling;
 pub mod sites;
 pub mod system;

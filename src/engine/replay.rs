@@ -82,6 +82,8 @@ struct Run<'a> {
     current: Option<WorkerProcess>,
     end: Option<(RunStatus, String)>,
     warnings: Vec<String>,
+    /// Symbolises sampled sites as their snapshots arrive.
+    sites: super::sites::RunSites,
 }
 
 impl<'w> Replay<'w> {
@@ -126,6 +128,7 @@ impl<'w> Replay<'w> {
             current: None,
             end: None,
             warnings: Vec::new(),
+            sites: super::sites::RunSites::new(&self.out_dir),
         };
         emit(
             &mut all,
@@ -248,7 +251,9 @@ impl Run<'_> {
         match start_worker(self.config, &self.folder_dir, index, settings, self.cancel) {
             Ok((worker, baseline)) => {
                 self.manifest.workers_started += 1;
-                if let Some(b) = baseline {
+                if let Some(mut b) = baseline {
+                    self.sites.snapshot(&mut b, 0, worker.pid);
+                    self.warnings.extend(self.sites.new_warnings());
                     self.manifest.baselines.push(b);
                 }
                 emit(
@@ -279,6 +284,8 @@ impl Run<'_> {
         ids: JobIds,
     ) -> Result<bool> {
         let mut record = record_of(&worker, done, ids);
+        self.sites.record(&mut record);
+        self.warnings.extend(self.sites.new_warnings());
         if self.config.snapshots {
             outside_reading(&mut record, worker.pid);
         }

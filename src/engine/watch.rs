@@ -317,6 +317,7 @@ impl End {
 fn baseline_of(sampler: &mut TreeSampler) -> Snapshot {
     Snapshot {
         python: None,
+        raw_sites: None,
         kind: SnapshotKind::Baseline,
         taken_at_secs: Some(0.0),
         snapshot_duration_secs: None,

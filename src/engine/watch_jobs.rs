@@ -91,6 +91,7 @@ fn use_logged(record: &mut JobRecord) {
 fn snapshot(kind: SnapshotKind, t_secs: f64, memory: Option<ProcessMemory>) -> Snapshot {
     Snapshot {
         python: None,
+        raw_sites: None,
         kind,
         taken_at_secs: Some(t_secs),
         snapshot_duration_secs: None,

@@ -156,5 +156,6 @@ fn empty_snapshot(kind: crate::record::SnapshotKind) -> Snapshot {
         census: Vec::new(),
         sites: None,
         python: None,
+        raw_sites: None,
     }
 }

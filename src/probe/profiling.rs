@@ -4,7 +4,8 @@
 //! hands out the census and site hooks for the [`super::Prober`]. After each snapshot the child
 //! calls [`Profiler::after_snapshot`], which appends a [`ProfileRecord`] (owner tree, unreachable objects,
 //! job-tagged survivors) to `profile.jsonl` in the run folder and rewrites `sites.collapsed`
-//! (the live sites as collapsed stacks, for flamegraph tools). Replay's snapshots carry the
+//! (the live sites as collapsed stacks, for flamegraph tools; exact mode: in sampled mode the
+//! snapshot carries raw stacks and the parent writes both, `engine/sites.rs`). Replay's snapshots carry the
 //! census and the site table themselves; `profile.jsonl` carries what has no place there.
 
 use std::io::Write;
@@ -119,22 +120,25 @@ impl Profiler {
             let (last, job, top_n) = (Arc::clone(&last), Arc::clone(&job), options.top_n);
             Box::new(move |kind: SnapshotKind| {
                 let job = *lock(&job);
-                let (table, survivors, stacks) = match mode {
-                    SitesMode::Sampled => {
-                        let report = sampling::site_report(top_n)?;
-                        (report.table, report.survivors, report.stacks)
-                    }
+                match mode {
+                    // Raw stacks: the parent symbolises them, survivors and collapsed stacks
+                    // included (crate::symbols).
+                    SitesMode::Sampled => (None, sampling::raw_report()),
                     // The job's profiler is finished at its after-job snapshot (and at the
                     // baseline); a clear's snapshot has no profile of its own.
-                    SitesMode::Exact if kind == SnapshotKind::AfterClear => return None,
-                    SitesMode::Tracemalloc => return None,
+                    SitesMode::Exact if kind == SnapshotKind::AfterClear => (None, None),
+                    SitesMode::Tracemalloc => (None, None),
                     SitesMode::Exact => {
-                        let report = dhat_sites::finish_job(job, top_n)?;
-                        (report.table, report.survivors, report.stacks)
+                        let Some(report) = dhat_sites::finish_job(job, top_n) else {
+                            return (None, None);
+                        };
+                        *lock(&last) = Last {
+                            survivors: report.survivors,
+                            stacks: report.stacks,
+                        };
+                        (Some(report.table), None)
                     }
-                };
-                *lock(&last) = Last { survivors, stacks };
-                Some(table)
+                }
             }) as SitesHook
         });
         Ok((Profiler { options, last, job }, census_hook, sites_hook))

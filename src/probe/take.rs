@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use crate::observe::procfs;
-use crate::record::{SiteTable, Snapshot, SnapshotKind, TypeCount, WorkerState};
+use crate::record::{RawSites, SiteTable, Snapshot, SnapshotKind, TypeCount, WorkerState};
 
 /// A census reader: live objects by type (filled by the census engineer's code).
 pub type CensusHook = Box<dyn Fn() -> Vec<TypeCount> + Send>;
-/// An allocation-site reader for the given snapshot kind.
-pub type SitesHook = Box<dyn Fn(SnapshotKind) -> Option<SiteTable> + Send>;
+/// An allocation-site reader for the given snapshot kind: a symbolised table (exact mode) or
+/// raw sampled stacks for the parent to symbolise (sampled mode).
+pub type SitesHook = Box<dyn Fn(SnapshotKind) -> (Option<SiteTable>, Option<RawSites>) + Send>;
 
 /// How snapshots are taken in one worker process.
 pub struct Prober {
@@ -67,7 +68,7 @@ impl Prober {
         let process = procfs::read(procfs::Target::SelfProcess, smaps).ok();
         let allocator = Some(super::layers::read(purge));
         let census = self.census.as_ref().map(|hook| hook()).unwrap_or_default();
-        let sites = self.sites.as_ref().and_then(|hook| hook(kind));
+        let (sites, raw_sites) = self.sites.as_ref().map_or((None, None), |hook| hook(kind));
         let end = Instant::now();
         Snapshot {
             kind,
@@ -80,6 +81,7 @@ impl Prober {
             census,
             sites,
             python: None,
+            raw_sites,
         }
     }
 }

@@ -45,6 +45,10 @@ pub struct Snapshot {
     /// Top allocation sites by live bytes (absent when sites are off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sites: Option<SiteTable>,
+    /// Unsymbolised sampled sites, as a worker sends them (protocol 1.1): the parent
+    /// symbolises them into `sites` and drops this before the record is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_sites: Option<RawSites>,
     /// A Python worker's own view: `gc`, the census's cost, tracemalloc (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<PythonState>,
@@ -272,6 +276,44 @@ pub struct SiteTable {
     /// For sampled mode: the mean bytes between samples.
     pub sample_interval_bytes: Option<u64>,
     pub sites: Vec<SiteStat>,
+}
+
+/// Sampled allocation sites before symbolisation: what the worker measured, with return
+/// addresses relative to its binary's load address. The worker never loads debug info; the
+/// parent resolves the addresses once per run from the binary named by `build_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawSites {
+    /// The GNU build id of the worker's binary (hex), when it has one.
+    #[serde(default)]
+    pub build_id: Option<String>,
+    /// The worker's executable (`/proc/self/exe` as the worker read it).
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// The mean bytes between samples.
+    pub sample_interval_bytes: u64,
+    /// The job whose blocks `job_live_bytes` counts (0 before the first job).
+    pub current_job: u64,
+    /// Tracked blocks right now.
+    pub tracked_blocks: u64,
+    /// Every stack with tracked blocks alive.
+    pub stacks: Vec<RawStack>,
+}
+
+/// One sampled stack and its Horvitz-Thompson estimates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawStack {
+    /// Return addresses relative to the binary's load address, innermost first; 0 for a frame
+    /// outside the binary (libc, the vDSO).
+    pub frames: Vec<u64>,
+    /// Estimated live bytes.
+    pub bytes: f64,
+    /// Estimated live blocks.
+    pub blocks: f64,
+    /// Variance of `bytes`.
+    pub variance: f64,
+    /// Estimated live bytes by allocating job, `[job, bytes]` pairs.
+    #[serde(default)]
+    pub by_job: Vec<(u64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,9 +6,9 @@ use std::process::{Command, Output};
 
 use docling_memprof::alloc::dhat_sites::{check_viewer_fields, DhatProfile, DHAT_HEAP_JSON};
 use docling_memprof::analysis::diagnostics::RunDiagnostics;
-use docling_memprof::engine::folder::load_profile as read_profile;
 use docling_memprof::engine::folder::read_run;
-use docling_memprof::probe::profiling::SITES_COLLAPSED;
+use docling_memprof::engine::sites::SITES_JSONL;
+use docling_memprof::probe::profiling::{ProfileRecord, SITES_COLLAPSED};
 use docling_memprof::record::JobRecord;
 
 use crate::util::{binary, project_root};
@@ -110,8 +110,21 @@ fn retained_results_point_at_the_retention_path_and_its_holder() {
     assert_eq!(table.mode, "sampled");
     assert!(table.sample_interval_bytes.is_some());
 
-    // Job-tagged survivors: the bytes job 2 kept are still live at the last job.
-    let profile = read_profile(&dir.path().join("run")).expect("profile.jsonl");
+    // Symbolised by the parent: the records hold the site table, never the raw stacks.
+    let jobs = std::fs::read_to_string(dir.path().join("run").join("jobs.jsonl")).expect("jobs");
+    assert!(
+        !jobs.contains("raw_sites"),
+        "raw stacks never reach jobs.jsonl"
+    );
+
+    // Job-tagged survivors (written by the parent in sampled mode): the bytes job 2 kept are
+    // still live at the last job.
+    let text =
+        std::fs::read_to_string(dir.path().join("run").join(SITES_JSONL)).expect("sites.jsonl");
+    let profile: Vec<ProfileRecord> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a sites.jsonl line"))
+        .collect();
     let last = profile
         .iter()
         .rev()
@@ -132,6 +145,18 @@ fn retained_results_point_at_the_retention_path_and_its_holder() {
     let (stack, bytes) = line.rsplit_once(' ').expect("stack and bytes");
     assert!(bytes.parse::<u64>().expect("bytes") > 0);
     assert!(stack.contains(";docling_memprof::worker::job::Worker::run_job;"));
+
+    // A real flamegraph renderer reads the collapsed stacks (inferno, flamegraph.pl's port).
+    let mut svg = Vec::new();
+    let mut options = inferno::flamegraph::Options::default();
+    inferno::flamegraph::from_lines(&mut options, collapsed.lines(), &mut svg)
+        .expect("inferno renders sites.collapsed");
+    let svg = String::from_utf8(svg).expect("utf-8 svg");
+    assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "an SVG");
+    assert!(
+        svg.contains("RetainedResults::keep"),
+        "the retention frame in the flamegraph"
+    );
 }
 
 #[test]

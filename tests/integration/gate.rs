@@ -61,6 +61,7 @@ fn snapshot(kind: SnapshotKind, rss_mb: f64, live_mb: f64, types: &[(&str, u64)]
             .collect(),
         sites: None,
         python: None,
+        raw_sites: None,
     }
 }
 

@@ -113,6 +113,7 @@ pub fn snapshot(
                 },
             ],
         }),
+        raw_sites: None,
     }
 }
 
