@@ -178,7 +178,6 @@ impl Core<'_> {
             worker: Some("docling-memprof core".into()),
             allocator: Some(crate::alloc::selected().as_str().to_string()),
             baseline,
-            environment: None,
         }));
         protocol::send(out, &ready).map_err(io_err)?;
 

@@ -143,9 +143,6 @@ pub struct Ready {
     /// Its snapshot before the first job.
     #[serde(default)]
     pub baseline: Option<Snapshot>,
-    /// What it runs on, as names and versions (`docling`, `python`, `allocator_library`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub environment: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `job_done`: a job ended, successfully or not (a worker that dies sends nothing).

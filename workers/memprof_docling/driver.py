@@ -25,21 +25,16 @@ from memprof_worker import protocol
 from memprof_worker.loglines import Log
 
 from memprof_docling import allocators, owners, pycensus, tracing
-from memprof_docling.snapshots import Snapshots, census_growth
+from memprof_docling.snapshots import Snapshots
 
 MIB = 1024 * 1024
 OWNER_SECONDS = 12.0
 
 
-def artifacts(settings: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
-    """The model folder and, when its weights are stand-ins, what ``STANDIN.json`` says."""
-    path = settings.get("artifacts_path") or os.environ.get("DOCLING_MEMPROF_ARTIFACTS") or None
-    if path is None:
-        return None, None
-    marker = Path(path) / "STANDIN.json"
-    if marker.is_file():
-        return path, json.loads(marker.read_text(encoding="utf-8"))
-    return path, None
+def artifacts(settings: dict[str, Any]) -> str | None:
+    """The model folder: the workload's, else the parent's (``run.json`` says whether its
+    weights are stand-ins: the parent reads ``STANDIN.json``)."""
+    return settings.get("artifacts_path") or os.environ.get("DOCLING_MEMPROF_ARTIFACTS") or None
 
 
 class Driver:
@@ -71,7 +66,7 @@ class Driver:
         from memprof_docling import clearing, task
 
         self.worker_module = w
-        self.artifacts_path, self.standin = artifacts(self.settings)
+        self.artifacts_path = artifacts(self.settings)
         self.manager = DoclingConverterManager(DoclingConverterManagerConfig(
             artifacts_path=self.artifacts_path,
             options_cache_size=int(self.settings.get("options_cache_size", 2))))
@@ -87,18 +82,6 @@ class Driver:
         self.jobs_since_clear = 0
         self.last_job = 0
         self.log.worker_start(int(self.settings.get("jobs_between_cache_clear", 0)))
-
-    def environment(self) -> dict[str, str]:
-        from memprof_docling.check import versions
-
-        env = dict(versions())
-        env["allocator"] = self.allocator
-        env["allocator_library"] = self.allocator_path or ""
-        env["python_malloc"] = self.python_malloc
-        env["census_policy"] = self.policy.mode
-        env["artifacts_path"] = self.artifacts_path or ""
-        env["synthetic_weights"] = ",".join(self.standin.get("models", [])) if self.standin else ""
-        return env
 
     def state(self) -> dict[str, Any]:
         from memprof_docling.task import RETAINED
@@ -164,7 +147,7 @@ def memory_detail(log: Log, snap: dict[str, Any], before: list[dict[str, Any]]) 
                           f"at {site['site']}\n")
     if snap.get("census"):
         log.line("[MEMORY DETAIL] Object growth since last snapshot:")
-        for name, growth, now in census_growth(before, snap["census"], 5):
+        for name, growth, now in pycensus.growth(before, snap["census"])[:5]:
             log.out.write(f"  {name}: +{growth} (now {now})\n")
     counts = python.get("gc_counts")
     if counts:
@@ -185,7 +168,6 @@ def main(argv: list[str]) -> int:
         ready = protocol.ready(os.getpid(), "memprof_docling", baseline)
         ready["allocator"] = driver.allocator if driver.python_malloc == "malloc" \
             else f"pymalloc+{driver.allocator}"
-        ready["environment"] = driver.environment()
     except Exception as e:
         channel.send({"type": "fatal", "message": f"the docling driver could not start: "
                                                   f"{type(e).__name__}: {e}"})

@@ -24,6 +24,8 @@ import time
 import types
 from typing import Any
 
+from memprof_docling import pycensus
+
 SAMPLES = 8
 MAX_DEPTH = 24
 TOP_TYPES = 8
@@ -171,9 +173,4 @@ def owner_tree(growing: list[tuple[str, int]], seconds: float, seed: int = 0) ->
 
 def growing_types(first: list[dict[str, Any]], last: list[dict[str, Any]]) -> list[tuple[str, int]]:
     """Types by live-count growth from ``first`` to ``last`` census (grown ones only)."""
-    before = {t["type_name"]: t["live_count"] for t in first}
-    grown = [(t["type_name"], t["live_count"], t["live_count"] - before.get(t["type_name"], 0))
-             for t in last]
-    grown = [g for g in grown if g[2] > 0]
-    grown.sort(key=lambda g: -g[2])
-    return [(name, live) for name, live, _ in grown]
+    return [(name, live) for name, _, live in pycensus.growth(first, last)]

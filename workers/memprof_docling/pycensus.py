@@ -93,6 +93,17 @@ class CensusPolicy:
         self.census_secs.append(census_secs)
 
 
+def growth(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    """(type, growth, live count now) of the types that grew from ``before`` to ``after``,
+    most growth first."""
+    counts = {t["type_name"]: t["live_count"] for t in before}
+    grown = [(t["type_name"], t["live_count"] - counts.get(t["type_name"], 0), t["live_count"])
+             for t in after]
+    grown = [g for g in grown if g[1] > 0]
+    grown.sort(key=lambda g: -g[1])
+    return grown
+
+
 def gc_state() -> dict[str, Any]:
     """``gc`` generation counts and collections so far."""
     return {"gc_counts": list(gc.get_count()),

@@ -56,14 +56,3 @@ class Snapshots:
         out["python"] = python
         out["snapshot_duration_secs"] = time.monotonic() - begin
         return out
-
-
-def census_growth(before: list[dict[str, Any]], after: list[dict[str, Any]],
-                  top: int = 10) -> list[tuple[str, int, int]]:
-    """(type, growth, now) of the types that grew most from ``before`` to ``after``."""
-    counts = {t["type_name"]: t["live_count"] for t in before}
-    grown = [(t["type_name"], t["live_count"] - counts.get(t["type_name"], 0), t["live_count"])
-             for t in after]
-    grown = [g for g in grown if g[1] > 0]
-    grown.sort(key=lambda g: -g[1])
-    return grown[:top]

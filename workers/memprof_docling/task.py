@@ -48,12 +48,6 @@ class StubConnection:
         self.result_bytes = len(value)
         return True
 
-    def set(self, *args: Any, **kwargs: Any) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
 
 class StubJob:
     id = "docling-memprof-replay"
