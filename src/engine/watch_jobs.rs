@@ -361,7 +361,7 @@ impl JobTracker {
                 converters: 0,
                 pipelines: 0,
                 models: 0,
-                model_bytes: 0,
+                model_bytes: None,
                 rss_before_bytes: Some(mib_to_bytes(point.before_mb)),
                 rss_after_bytes: Some(mib_to_bytes(point.after_mb)),
                 after_clear: Some(snapshot(

@@ -119,8 +119,9 @@ pub struct CacheClear {
     pub pipelines: u64,
     #[serde(default)]
     pub models: u64,
+    /// Bytes of model weights dropped (None when the worker cannot tell: the docling driver).
     #[serde(default)]
-    pub model_bytes: u64,
+    pub model_bytes: Option<u64>,
     /// The worker's own RSS reading before and after (None when it cannot read it).
     #[serde(default)]
     pub rss_before_bytes: Option<u64>,

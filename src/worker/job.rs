@@ -387,7 +387,7 @@ impl Worker {
             converters,
             pipelines,
             models,
-            model_bytes,
+            model_bytes: Some(model_bytes),
             rss_before_bytes: (rss_before_bytes > 0).then_some(rss_before_bytes),
             rss_after_bytes: (rss_after_bytes > 0).then_some(rss_after_bytes),
             after_clear: None,

@@ -123,7 +123,7 @@ pub fn write_run(dir: &Path, jobs: &[SynthJob]) {
                 converters: 1,
                 pipelines: 1,
                 models: 0,
-                model_bytes: 0,
+                model_bytes: None,
                 rss_before_bytes: Some((j.rss_mb * MIB) as u64),
                 rss_after_bytes: Some((after * MIB) as u64),
                 after_clear: Some(snapshot(

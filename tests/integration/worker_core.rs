@@ -153,7 +153,7 @@ fn clears_come_every_n_jobs_failed_ones_included_and_recycling_after_max_jobs() 
         (2, 1, 1)
     );
     assert_eq!(clear.models, 4);
-    assert_eq!(clear.model_bytes, 483_300);
+    assert_eq!(clear.model_bytes, Some(483_300));
     let state = worker.state();
     assert_eq!(
         (
@@ -515,7 +515,7 @@ fn a_scaled_seed_replay_runs_in_seconds() {
             clears += 1;
             assert_eq!(
                 (clear.converters, clear.pipelines, clear.model_bytes),
-                (1, 1, 24_165_000)
+                (1, 1, Some(24_165_000))
             );
         }
     }

@@ -140,7 +140,7 @@ pub fn fixture_records() -> (RunManifest, Vec<JobRecord>) {
                 converters: 1,
                 pipelines: 1,
                 models: 3,
-                model_bytes: mb(32.0),
+                model_bytes: Some(mb(32.0)),
                 rss_before_bytes: Some(mb(rss)),
                 rss_after_bytes: Some(mb(after_rss)),
                 after_clear: Some(snapshot(
