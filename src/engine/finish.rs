@@ -181,12 +181,10 @@ fn watch_settings(watch: &crate::record::WatchInfo) -> Vec<(String, String)> {
             watch.samples,
             watch.interval_secs,
             watch.smaps_interval_secs,
-            watch
-                .cgroup
-                .as_ref()
-                .map_or("; no cgroup v2 memory files".to_string(), |c| format!(
-                    "; cgroup {c}"
-                ))
+            watch.cgroup.as_ref().map_or(
+                "; no memory cgroup (v2 or v1) readable".to_string(),
+                |c| format!("; cgroup {c}")
+            )
         ),
     ));
     if let Some(exit) = &watch.exit {

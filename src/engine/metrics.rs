@@ -143,19 +143,19 @@ impl MetricSet {
         );
         r.register_with_unit(
             "docling_worker_cgroup_memory_current",
-            "The worker's cgroup v2 memory.current (what the OOM killer compares with memory.max)",
+            "The worker's cgroup memory.current (v1: memory.usage_in_bytes; what the OOM killer compares with the limit)",
             b.clone(),
             m.cgroup_current.clone(),
         );
         r.register_with_unit(
             "docling_worker_cgroup_memory_max",
-            "The worker's cgroup v2 memory.max (absent when unlimited)",
+            "The worker's cgroup memory.max (v1: memory.limit_in_bytes; absent when unlimited)",
             b.clone(),
             m.cgroup_max.clone(),
         );
         r.register_with_unit(
             "docling_worker_cgroup_memory_stat",
-            "The worker's cgroup v2 memory.stat items",
+            "The worker's cgroup memory.stat items (v1: the hierarchical total_rss, total_cache, total_inactive_file)",
             b.clone(),
             m.cgroup_stat.clone(),
         );
@@ -167,7 +167,7 @@ impl MetricSet {
         );
         r.register(
             "docling_worker_cgroup_oom_kills",
-            "OOM kills in the worker's cgroup seen while watching (memory.events oom_kill)",
+            "OOM kills in the worker's cgroup seen while watching (memory.events oom_kill; v1: memory.oom_control)",
             m.oom_kills.clone(),
         );
         r.register(

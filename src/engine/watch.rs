@@ -20,8 +20,8 @@ use crate::cancel::Cancel;
 use crate::logs::LogTail;
 use crate::observe::watcher::TreeSampler;
 use crate::record::{
-    Death, Isolation, JobSource, ProcessExit, RunManifest, RunStatus, Snapshot, SnapshotKind,
-    WatchInfo, WorkerKind, RECORD_SCHEMA_VERSION,
+    CgroupVersion, Death, Isolation, JobSource, ProcessExit, RunManifest, RunStatus, Snapshot,
+    SnapshotKind, WatchInfo, WorkerKind, RECORD_SCHEMA_VERSION,
 };
 use crate::{Error, Result};
 
@@ -234,7 +234,13 @@ impl Watch {
             },
             interval_secs: self.config.interval.as_secs_f64(),
             smaps_interval_secs: self.config.smaps_interval.as_secs_f64(),
-            cgroup: sampler.cgroup().map(|c| c.dir.display().to_string()),
+            cgroup: sampler.cgroup().map(|c| {
+                let version = match c.version {
+                    CgroupVersion::V2 => "v2",
+                    CgroupVersion::V1 => "v1",
+                };
+                format!("{} ({version})", c.dir.display())
+            }),
             notes,
             samples: 0,
             exit: None,
@@ -291,7 +297,7 @@ impl Watch {
         };
         if oom_killed {
             detail.push_str(&format!(
-                "; OOM-killed: the cgroup's memory.events oom_kill went from {oom_before} to {oom_after}"
+                "; OOM-killed: the cgroup's oom_kill count (memory.events, v1: memory.oom_control) went from {oom_before} to {oom_after}"
             ));
         }
         Some(ProcessExit {

@@ -1,6 +1,6 @@
 //! What is read from outside a process, without stopping or tracing it: `/proc/<pid>`
 //! ([`procfs`]) and the sampler of a process's RSS during a job ([`sampler`]: peak per job,
-//! memory limit), the process tree ([`tree`]) and its cgroup v2 ([`cgroup`]). Used by replay's
+//! memory limit), the process tree ([`tree`]) and its memory cgroup, v2 or v1 ([`cgroup`]). Used by replay's
 //! parent for every backend, by `watch`, and by the worker core for itself.
 
 pub mod cgroup;

@@ -1,6 +1,6 @@
 //! One sample of a watched process tree: `/proc/<pid>/status` of the process and of each
 //! descendant (cheap: read at every `--interval`), `smaps_rollup` PSS/USS at a slower rate
-//! (it walks every mapping and takes the target's mmap lock), and the cgroup v2's memory
+//! (it walks every mapping and takes the target's mmap lock), and the memory cgroup's (v2 or v1)
 //! files. Nothing here stops or traces the process.
 
 use std::time::{Duration, Instant};

@@ -16,18 +16,36 @@ pub struct ProcessSample {
     pub memory: ProcessMemory,
 }
 
-/// A cgroup v2's memory files, read once.
+/// Which cgroup hierarchy a [`CgroupMemory`] was read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupVersion {
+    /// The unified hierarchy (`memory.current`, `memory.max`, `memory.events`).
+    #[default]
+    V2,
+    /// The legacy memory controller (`memory.usage_in_bytes`, `memory.limit_in_bytes`,
+    /// `memory.oom_control`): still what many Kubernetes nodes run.
+    V1,
+}
+
+/// A cgroup's memory files, read once. Field names are cgroup v2's; on v1 `current` is
+/// `memory.usage_in_bytes`, `max` is `memory.limit_in_bytes`, `anon`/`file`/`inactive_file` are
+/// `memory.stat`'s hierarchical `total_rss`/`total_cache`/`total_inactive_file` (what the
+/// kubelet reads there), and the OOM kills come from `memory.oom_control`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CgroupMemory {
+    /// v2 when absent (records written before v1 was read).
+    #[serde(default)]
+    pub version: CgroupVersion,
     pub current_bytes: u64,
-    /// `memory.max`; None when it is `max` (no limit).
+    /// `memory.max`; None when it is `max` (no limit; on v1, the kernel's "unlimited" value).
     pub max_bytes: Option<u64>,
     pub anon_bytes: Option<u64>,
     pub file_bytes: Option<u64>,
     pub inactive_file_bytes: Option<u64>,
     /// `current - inactive_file` (never below 0): what `kubectl top` and eviction use.
     pub working_set_bytes: Option<u64>,
-    /// `memory.events` counts since the cgroup was made.
+    /// `memory.events` counts since the cgroup was made (`oom` is None on v1).
     pub oom_events: Option<u64>,
     pub oom_kill_events: Option<u64>,
 }
@@ -46,7 +64,7 @@ pub struct Sample {
     /// The sums over `processes` (PSS/USS only when every process's was read; RSS sums
     /// count shared pages once per process, PSS does not).
     pub total: ProcessMemory,
-    /// The watched process's cgroup v2 (None outside one).
+    /// The watched process's memory cgroup, v2 or v1 (None when none can be read).
     pub cgroup: Option<CgroupMemory>,
 }
 
@@ -77,7 +95,8 @@ pub struct ProcessExit {
     pub code: Option<i32>,
     /// The signal that killed it (known when `watch` started the process).
     pub signal: Option<i32>,
-    /// The cgroup's `memory.events` `oom_kill` count went up while it was watched.
+    /// The cgroup's `oom_kill` count (`memory.events`; v1: `memory.oom_control`) went up while
+    /// it was watched.
     pub oom_killed: bool,
     pub detail: String,
 }
@@ -93,7 +112,8 @@ pub struct WatchInfo {
     pub jobs_from: JobSource,
     pub interval_secs: f64,
     pub smaps_interval_secs: f64,
-    /// The cgroup v2 folder read (None outside one).
+    /// The memory cgroup folder read and its version, e.g. `/sys/fs/cgroup/... (v2)` (None
+    /// when none is readable).
     pub cgroup: Option<String>,
     /// Notes for the report (smaps_rollup refused, log rotations and truncations followed).
     #[serde(default)]

@@ -659,3 +659,68 @@ fn replay_serves_metrics_while_it_runs() {
     let status = wait_with_deadline(&mut replay, 120);
     assert!(status.success());
 }
+
+/// The memory cgroup this machine gives its processes, found independently of the tool:
+/// "v2" when the unified hierarchy has `memory.current` for it, "v1" when a legacy memory
+/// hierarchy lists it, None otherwise.
+fn expected_cgroup_version() -> Option<&'static str> {
+    let membership = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let unified = mounts
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))
+        .and_then(|l| l.split_whitespace().nth(4).map(PathBuf::from));
+    let v2_path = membership.lines().find_map(|l| l.strip_prefix("0::"));
+    if let (Some(root), Some(path)) = (unified, v2_path) {
+        if root
+            .join(path.trim().trim_start_matches('/'))
+            .join("memory.current")
+            .is_file()
+        {
+            return Some("v2");
+        }
+    }
+    membership
+        .lines()
+        .any(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|c| c.split(',').any(|c| c == "memory"))
+        })
+        .then_some("v1")
+}
+
+/// Kubernetes nodes run cgroup v2 or the legacy v1 memory controller (this machine: v1 beside
+/// an empty unified hierarchy); a watch reads whichever the process is in, never neither.
+#[test]
+fn the_memory_cgroup_is_sampled_on_v1_and_v2() {
+    let Some(py) = python3() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("run");
+    let py = py.display().to_string();
+    let command = [py.as_str(), "-c", "import time; time.sleep(1.0)"];
+    let status = watch_cmd(&out, &[], &command).status().expect("watch");
+    assert_eq!(status.code(), Some(0));
+    let samples = lines(&out.join("samples.jsonl"));
+    assert!(!samples.is_empty(), "samples were taken");
+    let cgroup = &samples[0]["cgroup"];
+    match expected_cgroup_version() {
+        Some(version) => {
+            assert_eq!(cgroup["version"], version, "{cgroup}");
+            assert!(
+                cgroup["current_bytes"].as_u64().unwrap_or(0) > 0,
+                "{cgroup}"
+            );
+            assert!(cgroup["working_set_bytes"].as_u64().is_some(), "{cgroup}");
+            let read = run_json(&out)["watch"]["cgroup"]
+                .as_str()
+                .map(str::to_string);
+            assert!(
+                read.as_deref()
+                    .is_some_and(|r| r.ends_with(&format!("({version})"))),
+                "{read:?}"
+            );
+        }
+        None => assert!(cgroup.is_null(), "{cgroup}"),
+    }
+}
