@@ -335,7 +335,10 @@ mod tests {
         for mean in [4096u64, 65536, 1 << 20] {
             MEAN_BYTES.store(mean, Ordering::Relaxed);
             for i in 0..200_000usize {
-                let (addr, size) = (0x5500_0000_0000 + i * 48, 1 + (i * 7919) % (3 * mean as usize));
+                let (addr, size) = (
+                    0x5500_0000_0000 + i * 48,
+                    1 + (i * 7919) % (3 * mean as usize),
+                );
                 let p = inclusion_probability(size as u64, mean);
                 let plain = (address_hash(addr) as f64) < p * 4_294_967_296.0;
                 assert_eq!(is_sampled(addr, size), plain, "{addr:#x} {size} {mean}");

@@ -81,7 +81,10 @@ pub fn function_range(starts: &[u64], address: u64) -> Option<(u64, u64)> {
         Err(0) => return None,
         Err(i) => i - 1,
     };
-    Some((starts[i], starts.get(i + 1).copied().unwrap_or(starts[i] + 1)))
+    Some((
+        starts[i],
+        starts.get(i + 1).copied().unwrap_or(starts[i] + 1),
+    ))
 }
 
 #[cfg(test)]
@@ -102,7 +105,11 @@ mod tests {
             "{rel:#x} {text:?}"
         );
         let starts = function_starts(path);
-        assert_eq!(function_start(&starts, rel), Some(rel), "a function's own start");
+        assert_eq!(
+            function_start(&starts, rel),
+            Some(rel),
+            "a function's own start"
+        );
         assert_eq!(function_start(&starts, rel + 1), Some(rel));
         assert_eq!(function_start(&starts, 0), None);
         let (start, end) = function_range(&starts, rel + 1).expect("a range");

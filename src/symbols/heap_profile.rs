@@ -106,7 +106,11 @@ impl Binary {
         let site = inside.iter().enumerate().find_map(|(i, a)| {
             let resolved = self.frames.get(a)?;
             let target = resolved.iter().find(|f| sites::is_site_frame(f))?;
-            Some((i, resolved.first() == Some(target), function_of(target).to_string()))
+            Some((
+                i,
+                resolved.first() == Some(target),
+                function_of(target).to_string(),
+            ))
         });
         let Some((i, innermost, target)) = site else {
             return inside;
@@ -136,11 +140,13 @@ impl Binary {
                 .find_location_range(start, end)
                 .ok()
                 .and_then(|rows| {
-                    rows.take(MAX_ROWS).map(|(address, _, _)| address).find(|&address| {
-                        super::resolve_address(Some(loader), address + 1)
-                            .first()
-                            .is_some_and(|f| function_of(f) == target)
-                    })
+                    rows.take(MAX_ROWS)
+                        .map(|(address, _, _)| address)
+                        .find(|&address| {
+                            super::resolve_address(Some(loader), address + 1)
+                                .first()
+                                .is_some_and(|f| function_of(f) == target)
+                        })
                 }),
             _ => None,
         };
@@ -207,6 +213,9 @@ mod tests {
             .split('-')
             .filter_map(|h| u64::from_str_radix(h, 16).ok())
             .collect();
-        assert!(range[0] <= start + BASE && start + BASE < range[1], "{maps}");
+        assert!(
+            range[0] <= start + BASE && start + BASE < range[1],
+            "{maps}"
+        );
     }
 }

@@ -60,7 +60,11 @@ fn jeprof_reads_sites_heap_and_ranks_the_known_leak_first() {
     assert!(status.success(), "replay failed: {status:?}");
     let heap = out.join(SITES_HEAP);
     let text = std::fs::read_to_string(&heap).expect("sites.heap written");
-    assert!(text.starts_with("heap_v2/"), "{}", &text[..text.len().min(200)]);
+    assert!(
+        text.starts_with("heap_v2/"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
     assert!(text.contains("\nMAPPED_LIBRARIES:\n"));
 
     let output = Command::new(&jeprof)
@@ -96,7 +100,10 @@ fn jeprof_reads_sites_heap_and_ranks_the_known_leak_first() {
     let site = table
         .sites
         .iter()
-        .find(|s| s.site.starts_with("docling_memprof::worker::pipeline::PageImage::render"))
+        .find(|s| {
+            s.site
+                .starts_with("docling_memprof::worker::pipeline::PageImage::render")
+        })
         .expect("the page image site");
     let estimate_mb = site.live_bytes as f64 / (1024.0 * 1024.0);
     assert!(
