@@ -153,22 +153,40 @@ pub fn inclusion_probability(size: u64, mean_bytes: u64) -> f64 {
 }
 
 /// Whether a block is tracked: a function of its address and size only.
+///
+/// This runs on every allocation and free while sampling is on, so the common case (a small
+/// block that is not tracked) is decided with integer arithmetic: since
+/// `p = 1 - exp(-size / mean) <= size / mean`, a hash at or above `size / mean` (scaled to
+/// 2^32) cannot be below `p`, and `exp_m1` runs only for the few blocks that pass that test
+/// (measured: `expm1` was the sampler's largest own cost in a replay's profile; BENCHMARKS.md).
+/// The decision is exactly the one of the plain comparison with `p`.
 #[inline]
 fn is_sampled(addr: usize, size: usize) -> bool {
-    let p = inclusion_probability(size as u64, MEAN_BYTES.load(Ordering::Relaxed));
-    // A full avalanche mix of the address (murmur3's 64-bit finaliser), as a uniform number
-    // in [0, 1). Plain Fibonacci hashing was not enough: blocks of one size class sit on an
-    // address lattice, and a multiplicative hash of a lattice is a Weyl sequence whose hits
-    // cluster, so the number of tracked 48-byte blocks of a known leak varied far beyond the
-    // binomial error bars (tests/sites_accuracy.rs: estimates of 0.46x to 1.5x the truth).
+    let hash = address_hash(addr);
+    let mean = MEAN_BYTES.load(Ordering::Relaxed).max(1);
+    if u128::from(hash) * u128::from(mean) >= (size as u128) << 32 {
+        return false;
+    }
+    let p = inclusion_probability(size as u64, mean);
+    (hash as f64) < p * 4_294_967_296.0
+}
+
+/// A uniform 32-bit number from a block's address.
+///
+/// A full avalanche mix of the address (murmur3's 64-bit finaliser). Plain Fibonacci hashing
+/// was not enough: blocks of one size class sit on an address lattice, and a multiplicative
+/// hash of a lattice is a Weyl sequence whose hits cluster, so the number of tracked 48-byte
+/// blocks of a known leak varied far beyond the binomial error bars
+/// (tests/sites_accuracy.rs: estimates of 0.46x to 1.5x the truth).
+#[inline]
+fn address_hash(addr: usize) -> u32 {
     let mut x = addr as u64;
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
     x ^= x >> 33;
     x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     x ^= x >> 33;
-    let hash = x >> 32;
-    (hash as f64) < p * 4_294_967_296.0
+    (x >> 32) as u32
 }
 
 /// The allocator's hook after a successful allocation.
@@ -255,6 +273,7 @@ pub fn raw_report() -> Option<RawSites> {
             e.blocks += p_inv;
             e.variance += size * size * (p_inv - 1.0) * p_inv;
             *e.by_job.entry(tracked.job).or_default() += size * p_inv;
+            *e.sizes.entry(tracked.size).or_default() += 1;
         }
         let stacks: Vec<RawStack> = per_stack
             .into_iter()
@@ -262,12 +281,15 @@ pub fn raw_report() -> Option<RawSites> {
                 let ips = state.stacks.get(id as usize)?;
                 let mut by_job: Vec<(u64, f64)> = e.by_job.into_iter().collect();
                 by_job.sort_by_key(|&(job, _)| job);
+                let mut sampled: Vec<(u64, u64)> = e.sizes.into_iter().collect();
+                sampled.sort_unstable();
                 Some(RawStack {
                     frames: ips.iter().map(|&ip| binary.relative(ip)).collect(),
                     bytes: e.bytes,
                     blocks: e.blocks,
                     variance: e.variance,
                     by_job,
+                    sampled,
                 })
             })
             .collect();
@@ -289,6 +311,8 @@ struct Estimate {
     blocks: f64,
     variance: f64,
     by_job: HashMap<u64, f64>,
+    /// Tracked blocks by size (the raw samples behind the estimates).
+    sizes: HashMap<u64, u64>,
 }
 
 #[cfg(test)]
@@ -307,6 +331,19 @@ mod tests {
         let p = inclusion_probability(4096, 4096);
         assert!((p - 0.632).abs() < 0.001, "{p}");
         assert_eq!(is_sampled(0xdead_bee0, 8), is_sampled(0xdead_bee0, 8));
+        // The integer pre-test decides exactly as the plain comparison with p.
+        for mean in [4096u64, 65536, 1 << 20] {
+            MEAN_BYTES.store(mean, Ordering::Relaxed);
+            for i in 0..200_000usize {
+                let (addr, size) = (
+                    0x5500_0000_0000 + i * 48,
+                    1 + (i * 7919) % (3 * mean as usize),
+                );
+                let p = inclusion_probability(size as u64, mean);
+                let plain = (address_hash(addr) as f64) < p * 4_294_967_296.0;
+                assert_eq!(is_sampled(addr, size), plain, "{addr:#x} {size} {mean}");
+            }
+        }
         disable();
     }
 }

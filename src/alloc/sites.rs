@@ -221,6 +221,12 @@ fn is_std(frame: &str) -> bool {
             .any(|c| name.starts_with(c) && name[c.len()..].starts_with("::"))
 }
 
+/// Whether a normalised frame can be part of a site: neither the allocator's machinery nor
+/// the standard library.
+pub fn is_site_frame(frame: &str) -> bool {
+    !is_machinery(frame) && !is_std(frame)
+}
+
 /// Normalised frames of a stack (innermost first) without the allocator's own frames.
 pub fn clean_stack<S: AsRef<str>>(frames: &[S]) -> Vec<String> {
     frames

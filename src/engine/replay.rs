@@ -128,7 +128,10 @@ impl<'w> Replay<'w> {
             current: None,
             end: None,
             warnings: Vec::new(),
-            sites: super::sites::RunSites::new(&self.out_dir),
+            sites: super::sites::RunSites::new(
+                &self.out_dir,
+                self.config.sites == Some(SitesMode::Sampled),
+            ),
         };
         emit(
             &mut all,

@@ -1,36 +1,151 @@
 //! The parent's side of sampled allocation sites: every snapshot that arrives with raw
 //! stacks ([`crate::record::RawSites`]) is symbolised here ([`crate::symbols::SiteResolver`],
 //! one loader per build id for the whole run) before its record is written; the survivors by
-//! job go to `sites.jsonl` and the latest live stacks to `sites.collapsed` in the run folder.
+//! job go to `sites.jsonl`, the latest live stacks to `sites.collapsed` and the latest samples
+//! to `sites.heap` (a jemalloc heap profile for `jeprof`) in the run folder.
+//!
+//! The resolver lives on a thread of its own ("symbols"). With `preload` (a replay with
+//! `--sites sampled`) that thread opens this executable's debug info as soon as the run
+//! starts, while the worker starts and takes its baseline, instead of after the baseline
+//! arrives while the worker waits (measured: BENCHMARKS.md, "Where the sampled mode's cost
+//! went"). Each snapshot is then a round trip to that thread.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use crate::alloc::sites::{collapsed_stacks, DEFAULT_TOP_N};
 use crate::probe::profiling::{ProfileRecord, SITES_COLLAPSED};
-use crate::record::{JobRecord, SitesMode, Snapshot};
-use crate::symbols::SiteResolver;
+use crate::record::{JobRecord, RawSites, SiteTable, SitesMode, Snapshot};
+use crate::symbols::heap_profile::SITES_HEAP;
+use crate::symbols::{SampledReport, SiteResolver};
 
 /// Per sampled snapshot: the survivors by job of its top sites (a [`ProfileRecord`] without
 /// owners), one line each.
 pub const SITES_JSONL: &str = "sites.jsonl";
 
+/// What the symbols thread hands back for one snapshot.
+#[derive(Debug)]
+struct Reply {
+    report: SampledReport,
+    heap: Option<String>,
+    warnings: Vec<String>,
+}
+
+fn symbolise(resolver: &mut SiteResolver, raw: &RawSites) -> Reply {
+    let report = resolver.resolve(raw, DEFAULT_TOP_N);
+    let heap = resolver.heap_profile(raw);
+    Reply {
+        report,
+        heap,
+        warnings: std::mem::take(&mut resolver.warnings),
+    }
+}
+
+/// The symbols thread: raw sites in, replies out.
+#[derive(Debug)]
+struct Service {
+    requests: mpsc::Sender<RawSites>,
+    replies: mpsc::Receiver<Reply>,
+}
+
+impl Service {
+    fn start(preload: bool) -> Option<Service> {
+        let (requests, inbox) = mpsc::channel::<RawSites>();
+        let (outbox, replies) = mpsc::channel::<Reply>();
+        std::thread::Builder::new()
+            .name("symbols".into())
+            .spawn(move || {
+                let mut resolver = SiteResolver::new();
+                if preload {
+                    let main = crate::alloc::module::main_binary();
+                    if let (Some(path), Some(id)) = (&main.path, &main.build_id) {
+                        resolver.preload(path, id);
+                    }
+                }
+                while let Ok(raw) = inbox.recv() {
+                    if outbox.send(symbolise(&mut resolver, &raw)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Service { requests, replies })
+    }
+
+    /// The reply; `Err(Some(raw))` when the thread is gone before taking `raw`, `Err(None)`
+    /// when it took `raw` and ended without a reply (it panicked).
+    fn ask(&self, raw: RawSites) -> Result<Reply, Option<RawSites>> {
+        self.requests.send(raw).map_err(|e| Some(e.0))?;
+        self.replies.recv().map_err(|_| None)
+    }
+}
+
 /// Symbolises the run's sampled sites.
 #[derive(Debug)]
 pub(crate) struct RunSites {
-    resolver: SiteResolver,
+    service: Option<Service>,
+    /// Used when the symbols thread cannot be started (or has failed).
+    local: Option<SiteResolver>,
+    started: bool,
     dir: PathBuf,
+    warnings: Vec<String>,
     /// Warnings already handed to the run.
     reported: usize,
 }
 
 impl RunSites {
-    pub(crate) fn new(dir: &Path) -> RunSites {
+    /// `preload`: open this executable's symbols now, on the symbols thread.
+    pub(crate) fn new(dir: &Path, preload: bool) -> RunSites {
         RunSites {
-            resolver: SiteResolver::new(),
+            service: preload.then(|| Service::start(true)).flatten(),
+            local: None,
+            started: preload,
             dir: dir.to_path_buf(),
+            warnings: Vec::new(),
             reported: 0,
         }
+    }
+
+    fn symbolise(&mut self, raw: RawSites) -> Reply {
+        if !self.started {
+            self.started = true;
+            self.service = Service::start(false);
+        }
+        let raw = match &self.service {
+            Some(service) => match service.ask(raw) {
+                Ok(reply) => return reply,
+                Err(back) => {
+                    self.service = None;
+                    self.warnings.push(
+                        "sampled sites: the symbols thread failed; symbolising in place".into(),
+                    );
+                    back
+                }
+            },
+            None => Some(raw),
+        };
+        let mut resolver = self.local.take().unwrap_or_default();
+        let reply = match raw {
+            Some(raw) => symbolise(&mut resolver, &raw),
+            // The snapshot was lost with the thread: an empty table, said in the warning.
+            None => Reply {
+                report: SampledReport {
+                    table: SiteTable {
+                        mode: SitesMode::Sampled.as_str().into(),
+                        sample_interval_bytes: None,
+                        sites: Vec::new(),
+                    },
+                    survivors: Vec::new(),
+                    stacks: Vec::new(),
+                    tracked_blocks: 0,
+                },
+                heap: None,
+                warnings: Vec::new(),
+            },
+        };
+        self.local = Some(resolver);
+        reply
     }
 
     /// Symbolise a snapshot's raw sites into its site table (no-op without raw sites).
@@ -38,7 +153,12 @@ impl RunSites {
         let Some(raw) = snapshot.raw_sites.take() else {
             return;
         };
-        let report = self.resolver.resolve(&raw, DEFAULT_TOP_N);
+        let Reply {
+            report,
+            heap,
+            warnings,
+        } = self.symbolise(raw);
+        self.warnings.extend(warnings);
         snapshot.sites = Some(report.table);
         let record = ProfileRecord {
             job,
@@ -50,15 +170,20 @@ impl RunSites {
             survivors: report.survivors,
         };
         if let Err(e) = append_line(&self.dir.join(SITES_JSONL), &record) {
-            self.resolver.warnings.push(format!("{SITES_JSONL}: {e}"));
+            self.warnings.push(format!("{SITES_JSONL}: {e}"));
         }
         if !report.stacks.is_empty() {
-            let path = self.dir.join(SITES_COLLAPSED);
-            if let Err(e) = std::fs::write(&path, collapsed_stacks(&report.stacks)) {
-                self.resolver
-                    .warnings
-                    .push(format!("{}: {e}", path.display()));
-            }
+            self.write(SITES_COLLAPSED, &collapsed_stacks(&report.stacks));
+        }
+        if let Some(heap) = heap {
+            self.write(SITES_HEAP, &heap);
+        }
+    }
+
+    fn write(&mut self, name: &str, text: &str) {
+        let path = self.dir.join(name);
+        if let Err(e) = std::fs::write(&path, text) {
+            self.warnings.push(format!("{}: {e}", path.display()));
         }
     }
 
@@ -79,8 +204,8 @@ impl RunSites {
 
     /// Warnings met since the last call.
     pub(crate) fn new_warnings(&mut self) -> Vec<String> {
-        let new = self.resolver.warnings[self.reported..].to_vec();
-        self.reported = self.resolver.warnings.len();
+        let new = self.warnings[self.reported..].to_vec();
+        self.reported = self.warnings.len();
         new
     }
 }

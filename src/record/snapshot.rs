@@ -314,6 +314,11 @@ pub struct RawStack {
     /// Estimated live bytes by allocating job, `[job, bytes]` pairs.
     #[serde(default)]
     pub by_job: Vec<(u64, f64)>,
+    /// The raw samples behind the estimates: tracked live blocks by size, `[size, count]`
+    /// pairs (what a jemalloc heap profile records per stack; `sites.heap` is written from
+    /// them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sampled: Vec<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,9 +7,16 @@
 //! address is resolved once (inline frames included) and cached, and the frames are normalised
 //! exactly as in-process symbols were (`function (file:line)`, [`crate::alloc::sites`]), so
 //! site identities are unchanged. The debug info lives in the parent, never in the process
-//! whose memory is measured.
+//! whose memory is measured. [`SiteResolver::preload`] opens a binary before its first
+//! snapshot arrives (the replay does it for its own executable, on a thread of its own, while
+//! the worker starts), and [`SiteResolver::heap_profile`] writes a snapshot's samples as a
+//! jemalloc heap profile that `jeprof` reads ([`heap_profile`]).
+
+pub mod elf;
+pub mod heap_profile;
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use crate::alloc::sites::{self, JobBytes, SiteSurvivors, StackBytes};
 use crate::record::{RawSites, SiteStat, SiteTable};
@@ -31,7 +38,27 @@ pub struct SampledReport {
 /// not match) and the frames resolved so far per relative address.
 struct Binary {
     loader: Option<addr2line::Loader>,
+    /// The file, when it was opened.
+    path: Option<String>,
+    /// `.text`, for a heap profile's maps line.
+    text: Option<elf::TextSection>,
+    /// Function start addresses, read on the first heap profile.
+    function_starts: Option<Vec<u64>>,
+    /// Per call address: an address of the same function whose innermost frame is the site
+    /// function (the first address of a heap profile's stack, [`heap_profile`]).
+    own: HashMap<u64, u64>,
     frames: HashMap<u64, Vec<String>>,
+}
+
+/// What symbolising has cost so far (BENCHMARKS.md reads them).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ResolverStats {
+    /// Opening binaries (build id check and `addr2line`'s loader), seconds.
+    pub open_secs: f64,
+    /// Resolving addresses not seen before, seconds.
+    pub resolve_secs: f64,
+    /// Distinct addresses resolved.
+    pub addresses: u64,
 }
 
 /// Resolves raw sites, caching loaders per build id (or per path when there is none) and
@@ -41,6 +68,7 @@ pub struct SiteResolver {
     binaries: HashMap<String, Binary>,
     /// Problems met (a binary that could not be opened, a build id mismatch), each once.
     pub warnings: Vec<String>,
+    pub stats: ResolverStats,
 }
 
 impl std::fmt::Debug for SiteResolver {
@@ -54,12 +82,11 @@ impl std::fmt::Debug for SiteResolver {
 
 /// The GNU build id of the ELF file at `path` (lower-case hex), read from its note sections.
 pub fn file_build_id(path: &str) -> Option<String> {
-    use object::{Object, ObjectSection};
-    let data = std::fs::read(path).ok()?;
-    let file = object::File::parse(&*data).ok()?;
-    let section = file.section_by_name(".note.gnu.build-id")?;
-    let notes = section.data().ok()?;
-    crate::alloc::module::gnu_build_id(notes).map(hex::encode)
+    elf::elf_info(path)?.build_id
+}
+
+fn key_of(build_id: Option<&str>, path: Option<&str>) -> String {
+    build_id.or(path).unwrap_or_default().to_string()
 }
 
 impl SiteResolver {
@@ -67,36 +94,49 @@ impl SiteResolver {
         SiteResolver::default()
     }
 
+    /// Open the binary at `path` with `build_id` now, and resolve one address in it (which
+    /// builds `addr2line`'s table of compilation units), so that the first snapshot naming it
+    /// only pays for its own addresses.
+    pub fn preload(&mut self, path: &str, build_id: &str) {
+        let key = key_of(Some(build_id), Some(path));
+        let started = Instant::now();
+        let mut binary = open(Some(path), Some(build_id));
+        if let Some(warning) = binary.1.take() {
+            self.warnings.push(warning);
+        }
+        // An address of this very function (meaningful when `path` is this executable, as
+        // the replay's preload is; harmless otherwise).
+        let here = Self::preload as fn(&mut SiteResolver, &str, &str) as usize;
+        let warm = crate::alloc::module::main_binary().relative(here) + 1;
+        let _ = resolve_address(binary.0.loader.as_ref(), warm);
+        self.stats.open_secs += started.elapsed().as_secs_f64();
+        self.binaries.insert(key, binary.0);
+    }
+
     fn binary(&mut self, raw: &RawSites) -> &mut Binary {
-        let key = raw
-            .build_id
-            .clone()
-            .or_else(|| raw.binary.clone())
-            .unwrap_or_default();
-        let warnings = &mut self.warnings;
+        let key = key_of(raw.build_id.as_deref(), raw.binary.as_deref());
+        let (warnings, stats) = (&mut self.warnings, &mut self.stats);
         self.binaries.entry(key).or_insert_with(|| {
-            let (loader, warning) = open(raw);
+            let started = Instant::now();
+            let (binary, warning) = open(raw.binary.as_deref(), raw.build_id.as_deref());
             warnings.extend(warning);
-            Binary {
-                loader,
-                frames: HashMap::new(),
-            }
+            stats.open_secs += started.elapsed().as_secs_f64();
+            binary
         })
     }
 
     /// The site table (top `top_n` sites), job-tagged survivors and per-stack bytes of `raw`.
     pub fn resolve(&mut self, raw: &RawSites, top_n: usize) -> SampledReport {
+        self.resolve_new(raw);
         let binary = self.binary(raw);
         let mut by_site: HashMap<String, Estimate> = HashMap::new();
         let mut stack_bytes = Vec::with_capacity(raw.stacks.len());
         for stack in &raw.stacks {
             let mut frames = Vec::new();
-            for &address in &stack.frames {
-                let resolved = binary
-                    .frames
-                    .entry(address)
-                    .or_insert_with(|| resolve_address(binary.loader.as_ref(), address));
-                frames.extend(resolved.iter().cloned());
+            for address in &stack.frames {
+                if let Some(resolved) = binary.frames.get(address) {
+                    frames.extend(resolved.iter().cloned());
+                }
             }
             let clean = sites::clean_stack(&frames);
             let site = sites::site_identity(&clean);
@@ -124,12 +164,52 @@ impl SiteResolver {
             tracked_blocks: raw.tracked_blocks,
         }
     }
+
+    /// Resolve every address of `raw` not seen before (timed).
+    fn resolve_new(&mut self, raw: &RawSites) {
+        let started = Instant::now();
+        let binary = self.binary(raw);
+        let mut new = 0;
+        for stack in &raw.stacks {
+            for &address in &stack.frames {
+                if !binary.frames.contains_key(&address) {
+                    let resolved = resolve_address(binary.loader.as_ref(), address);
+                    binary.frames.insert(address, resolved);
+                    new += 1;
+                }
+            }
+        }
+        if new > 0 {
+            self.stats.addresses += new;
+            self.stats.resolve_secs += started.elapsed().as_secs_f64();
+        }
+    }
 }
 
-/// Open the binary `raw` names, refusing one whose build id differs from the worker's.
-fn open(raw: &RawSites) -> (Option<addr2line::Loader>, Option<String>) {
-    let Some(path) = raw.binary.as_deref() else {
+/// Open the binary at `path`, refusing one whose build id differs from the worker's.
+fn open(path: Option<&str>, build_id: Option<&str>) -> (Binary, Option<String>) {
+    let (loader, text, warning) = open_loader(path, build_id);
+    let binary = Binary {
+        path: loader.as_ref().and(path).map(str::to_string),
+        loader,
+        text,
+        function_starts: None,
+        own: HashMap::new(),
+        frames: HashMap::new(),
+    };
+    (binary, warning)
+}
+
+type Opened = (
+    Option<addr2line::Loader>,
+    Option<elf::TextSection>,
+    Option<String>,
+);
+
+fn open_loader(path: Option<&str>, build_id: Option<&str>) -> Opened {
+    let Some(path) = path else {
         return (
+            None,
             None,
             Some("sampled sites: the worker named no binary".into()),
         );
@@ -139,26 +219,29 @@ fn open(raw: &RawSites) -> (Option<addr2line::Loader>, Option<String>) {
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return (
             None,
+            None,
             Some(format!(
                 "sampled sites: {path} is not a regular file; its sites are unsymbolised"
             )),
         );
     }
-    if let Some(expected) = raw.build_id.as_deref() {
-        let found = file_build_id(path);
-        if found.as_deref() != Some(expected) {
+    let info = elf::elf_info(path).unwrap_or_default();
+    if let Some(expected) = build_id {
+        if info.build_id.as_deref() != Some(expected) {
             return (
+                None,
                 None,
                 Some(format!(
                     "sampled sites: {path} has build id {} but the worker ran {expected} (rebuilt during the run?); its sites are unsymbolised",
-                    found.as_deref().unwrap_or("none")
+                    info.build_id.as_deref().unwrap_or("none")
                 )),
             );
         }
     }
     match addr2line::Loader::new(path) {
-        Ok(loader) => (Some(loader), None),
+        Ok(loader) => (Some(loader), info.text, None),
         Err(e) => (
+            None,
             None,
             Some(format!("sampled sites: cannot read symbols of {path}: {e}")),
         ),
@@ -270,6 +353,7 @@ mod tests {
                 blocks: 1.0,
                 variance: 4.0,
                 by_job: vec![(1, 400.0), (2, 600.0)],
+                sampled: vec![(1000, 1)],
             }],
         }
     }

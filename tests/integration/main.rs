@@ -11,6 +11,7 @@ mod documents;
 mod engine;
 mod faults;
 mod gate;
+mod heap_profile;
 mod hostile;
 mod labelled;
 mod logs;
