@@ -2,6 +2,15 @@
 //! parent and to the worker, two replays into one folder, a closed or full stdout. After each:
 //! `jobs.jsonl` valid, no orphan worker, a report, and a gate that never passes an incomplete
 //! run (exit 1 unless `--allow-incomplete`).
+//!
+//! These are the faults at fixed points; [`points`] injects signals at seeded random points,
+//! [`disk`] fills the disk and makes the output read-only, both counted in one table
+//! ([`tally`]).
+
+mod case;
+mod disk;
+mod points;
+mod tally;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,7 +23,7 @@ use docling_memprof::record::{Death, RunStatus};
 use crate::util::{binary, project_root};
 
 /// A long replay (hundreds of small jobs) so that a fault lands mid-run.
-fn long_workload(dir: &Path) -> PathBuf {
+pub(super) fn long_workload(dir: &Path) -> PathBuf {
     let text = format!(
         r#"{{"schema_version": 1, "name": "long",
         "worker": {{"jobs_between_cache_clear": 3, "model_scale": 0.002}},
@@ -65,7 +74,7 @@ fn kill(pid: u32, signal: i32) {
     assert_eq!(rc, 0, "kill {pid} {signal}");
 }
 
-fn alive(pid: u32) -> bool {
+pub(super) fn alive(pid: u32) -> bool {
     // A zombie is not alive: read its state.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| !s.contains(") Z "))
