@@ -356,3 +356,26 @@ fn a_jobs_jsonl_with_a_nul_tail_reads() {
     let (_, records) = read_run(tmp.path()).expect("reads despite the NUL tail");
     assert_eq!(records.len(), 12);
 }
+
+/// Regression (issue 15's class "a device as a run file grows until killed"): `profile.jsonl`
+/// was read whole without a bound; `/dev/zero` in its place made `report` and `gate` grow.
+#[test]
+fn a_profile_jsonl_that_is_a_device_is_refused_not_read_forever() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = project_root().join("fixtures/reports/synthetic-sawtooth");
+    for file in ["run.json", "jobs.jsonl"] {
+        std::fs::copy(fixture.join(file), tmp.path().join(file)).expect("copy");
+    }
+    std::os::unix::fs::symlink("/dev/zero", tmp.path().join("profile.jsonl")).expect("symlink");
+    let output = Command::new(binary())
+        .arg("report")
+        .arg(tmp.path())
+        .args(["--quiet", "--no-charts", "--out"])
+        .arg(tmp.path().join("report"))
+        .output()
+        .expect("report");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("profile.jsonl"), "{stderr}");
+    assert!(stderr.contains("character device"), "{stderr}");
+}
