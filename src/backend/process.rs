@@ -179,6 +179,21 @@ impl WorkerProcess {
         }
     }
 
+    /// Send a job, streaming its inline sources from their files; `false` when the worker's
+    /// stdin is closed (it died) or a source could not be read. A failed send closes the
+    /// worker's stdin: a worker left with half a line sees its end instead of waiting for
+    /// the rest, so that reaping it cannot hang.
+    pub fn send_job(&mut self, job: &protocol::inline::OutgoingJob) -> bool {
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => protocol::inline::send_job(stdin, job).is_ok(),
+            None => false,
+        };
+        if !sent {
+            drop(self.stdin.take());
+        }
+        sent
+    }
+
     /// The latest sampled RSS of the worker.
     pub fn current_rss_bytes(&self) -> Option<u64> {
         self.sampler.as_ref().map(RssSampler::current_rss_bytes)

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::analysis::VerdictParams;
+use crate::cli::log_limits::LogLimitArgs;
 use crate::cli::timestamped_report_dir;
 use crate::engine::finish::log_report_input;
 use crate::logs::analyse_file;
@@ -37,6 +38,8 @@ pub struct LogsArgs {
     /// Write no files at all (only print); `--no-charts` beside it is redundant, not an error.
     #[arg(long, conflicts_with = "out")]
     pub no_report: bool,
+    #[command(flatten)]
+    pub limits: LogLimitArgs,
 }
 
 pub fn run(args: LogsArgs) -> crate::Result<i32> {
@@ -55,7 +58,7 @@ pub fn run(args: LogsArgs) -> crate::Result<i32> {
     if let Some(h) = args.horizon {
         params.horizon_jobs = h.max(1);
     }
-    let analysis = analyse_file(&args.log, limit_mb, &params)?;
+    let analysis = analyse_file(&args.log, &args.limits.limits(), limit_mb, &params)?;
     let input = log_report_input(&analysis);
     let written = if args.no_report {
         Vec::new()

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod child;
 pub mod diff;
 pub mod gate;
+pub mod log_limits;
 pub mod logs;
 pub mod minimize;
 pub mod record;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::logs::{parse_file, record::record};
+use crate::cli::log_limits::LogLimitArgs;
+use crate::logs::{parse_file_with, record::record};
 
 #[derive(Debug, Args)]
 pub struct RecordArgs {
@@ -16,6 +17,8 @@ pub struct RecordArgs {
     /// The workload's name (default: the log file's stem).
     #[arg(long)]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub limits: LogLimitArgs,
 }
 
 pub fn run(args: RecordArgs) -> crate::Result<i32> {
@@ -28,7 +31,7 @@ pub fn run(args: RecordArgs) -> crate::Result<i32> {
             )));
         }
     }
-    let log = parse_file(&args.log)?;
+    let log = parse_file_with(&args.log, &args.limits.limits())?;
     if log.jobs.is_empty() {
         return Err(crate::Error::bad_input(
             &args.log,

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::analysis::VerdictParams;
+use crate::cli::log_limits::LogLimitArgs;
 use crate::engine::{analyse_folder, finish::log_report_input};
-use crate::logs::analyse_file;
+use crate::logs::{analyse_file, LogLimits};
 use crate::render::{self, BaselineRun, RenderOptions, ReportInput, Terminal};
 use crate::units::{parse_human_size, MIB};
 use crate::{Error, Result};
@@ -38,6 +39,9 @@ pub struct ReportArgs {
     /// Do not print the report on the terminal, only the files written.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The bounds of a log read (`RUN` or `--baseline` a log file; run folders have theirs).
+    #[command(flatten)]
+    pub limits: LogLimitArgs,
 }
 
 pub fn run(args: ReportArgs) -> Result<i32> {
@@ -48,13 +52,11 @@ pub fn run(args: ReportArgs) -> Result<i32> {
         },
         None => None,
     };
-    let mut input = load_input(
-        &args.run,
-        limit_mb,
-        &crate::cli::verdict_params(args.horizon),
-    )?;
+    let params = crate::cli::verdict_params(args.horizon);
+    let limits = args.limits.limits();
+    let mut input = load_input(&args.run, &limits, limit_mb, &params)?;
     if let Some(base) = &args.baseline {
-        let baseline = load_input(base, limit_mb, &crate::cli::verdict_params(args.horizon))?;
+        let baseline = load_input(base, &limits, limit_mb, &params)?;
         input.baseline = Some(BaselineRun {
             label: baseline_label(base),
             trajectory: baseline.trajectory,
@@ -76,11 +78,16 @@ pub fn run(args: ReportArgs) -> Result<i32> {
 }
 
 /// A run folder or a log file, read and judged.
-fn load_input(path: &Path, limit_mb: Option<f64>, params: &VerdictParams) -> Result<ReportInput> {
+fn load_input(
+    path: &Path,
+    limits: &LogLimits,
+    limit_mb: Option<f64>,
+    params: &VerdictParams,
+) -> Result<ReportInput> {
     if path.is_dir() {
         Ok(analyse_folder(path, params)?.report_input())
     } else if path.is_file() {
-        let analysis = analyse_file(path, limit_mb, params)?;
+        let analysis = analyse_file(path, limits, limit_mb, params)?;
         Ok(log_report_input(&analysis))
     } else {
         Err(Error::bad_input(

@@ -246,11 +246,12 @@ fn check_version(path: &Path, version: u32) -> Result<()> {
 /// line is skipped; any other bad line is bad input.
 pub fn load_profile(dir: &Path) -> Result<Vec<ProfileRecord>> {
     let path = dir.join(PROFILE_JSONL);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
-    };
+        _ => {}
+    }
+    // Bounded and regular files only, as `jobs.jsonl` (`/dev/zero` here grew until killed).
+    let text = Error::read_text_input(&path, MAX_JOBS_JSONL_BYTES, "profile.jsonl")?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {

@@ -28,6 +28,7 @@ pub mod minimize;
 pub mod policy;
 pub mod progress;
 pub mod replay;
+pub mod request;
 pub mod sites;
 pub mod status;
 pub mod subrun;

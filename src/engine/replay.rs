@@ -14,14 +14,15 @@ use super::worker::{outside_reading, start_worker, StartFailure};
 use crate::backend::process::memory_limit_reason;
 use crate::backend::{Backend, Stop, WorkerProcess};
 use crate::cancel::Cancel;
-use crate::protocol::{self, FromWorker, JobDone, ToWorker};
+use crate::protocol::inline::OutgoingJob;
+use crate::protocol::{self, FromWorker, JobDone};
 use crate::record::{
     Death, Isolation, JobOutcome, JobRecord, PurgeMode, RunManifest, RunStatus, SitesMode,
     SnapshotDetail, RECORD_SCHEMA_VERSION,
 };
-use crate::workload::materialize::{materialize, DocumentFiles};
-use crate::workload::{JobSpec, LoadedWorkload, SourceMode};
-use crate::{Error, Result};
+use crate::workload::materialize::materialize;
+use crate::workload::LoadedWorkload;
+use crate::Result;
 
 /// Everything a replay needs besides the workload.
 #[derive(Debug, Clone)]
@@ -149,7 +150,7 @@ impl<'w> Replay<'w> {
                 ));
                 break;
             }
-            let request = job_request(job, spec, &files)?;
+            let request = super::request::job_request(job, spec, &files)?;
             if !run.job(&mut all, request, planned)? {
                 break;
             }
@@ -186,10 +187,10 @@ impl Run<'_> {
     fn job(
         &mut self,
         observers: &mut [&mut dyn Observer],
-        request: protocol::Job,
+        request: OutgoingJob,
         planned: u64,
     ) -> Result<bool> {
-        let job = request.job;
+        let job = request.job.job;
         let mut worker = match self.current.take() {
             Some(worker) => worker,
             None => match self.start(observers)? {
@@ -201,14 +202,14 @@ impl Run<'_> {
             observers,
             Event::JobStarted {
                 job,
-                workload_job: &request.workload_job,
+                workload_job: &request.job.workload_job,
                 planned,
             },
         )?;
         worker.reset_peak();
         worker.jobs_sent += 1;
-        let ids = JobIds::of(&request);
-        let waited = if worker.send(&ToWorker::Job(request)) {
+        let ids = JobIds::of(&request.job);
+        let waited = if worker.send_job(&request) {
             let deadline = self.config.job_timeout.map(|t| Instant::now() + t);
             worker.wait_message(deadline, self.cancel, |w| {
                 // A progress tick that fails (a closed terminal) must not stop the job.
@@ -510,46 +511,6 @@ fn limit_crossed_by(record: &JobRecord, limit_bytes: Option<u64>) -> Option<Deat
     (seen > limit).then_some(Death::MemoryLimit {
         rss_bytes: seen,
         limit_bytes: limit,
-    })
-}
-
-/// The protocol job a workload job becomes.
-fn job_request(job: u64, spec: &JobSpec, files: &DocumentFiles) -> Result<protocol::Job> {
-    let mut documents = Vec::with_capacity(spec.documents.len());
-    for id in &spec.documents {
-        let path = files
-            .get(id)
-            .ok_or_else(|| Error::Internal(format!("document `{id}` was not materialised")))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| id.clone());
-        documents.push(match spec.sources {
-            SourceMode::File => protocol::Document::Path {
-                name,
-                path: path.display().to_string(),
-            },
-            SourceMode::Base64 => {
-                use base64::Engine;
-                let bytes = std::fs::read(path)
-                    .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-                protocol::Document::Base64 {
-                    name,
-                    base64: base64::engine::general_purpose::STANDARD.encode(bytes),
-                }
-            }
-        });
-    }
-    let options = serde_json::to_value(&spec.options)
-        .map_err(|e| Error::Internal(format!("job options: {e}")))?;
-    Ok(protocol::Job {
-        job,
-        job_id: uuid::Uuid::new_v4().to_string(),
-        task_id: uuid::Uuid::new_v4().to_string(),
-        workload_job: spec.name.clone(),
-        task_type: spec.task_type.as_str().to_string(),
-        documents,
-        options,
     })
 }
 

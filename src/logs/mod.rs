@@ -136,13 +136,15 @@ pub fn analyse(
     }
 }
 
-/// Read and analyse a log file. A log without a single `[MEMORY]` line is bad input.
+/// Read (within `limits`) and analyse a log file. A log without a single `[MEMORY]` line is
+/// bad input.
 pub fn analyse_file(
     path: &Path,
+    limits: &LogLimits,
     memory_limit_mb: Option<f64>,
     params: &VerdictParams,
 ) -> crate::Result<LogAnalysis> {
-    let log = parse_file(path)?;
+    let log = parse_file_with(path, limits)?;
     if !log.jobs.iter().any(|j| j.rss_mb.is_some()) {
         return Err(crate::Error::bad_input(
             path,

@@ -9,6 +9,8 @@
 //! keep its stdout for the protocol (a line that does not parse is kept in `worker.log` as
 //! stray output); its log lines go to stderr, which the parent copies into `worker.log`.
 
+pub mod inline;
+
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};

@@ -416,3 +416,65 @@ fn logs_no_charts_beside_no_report_is_accepted() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("LEAK"));
 }
+
+/// `--max-log-line`, `--max-log-bytes` and `--max-log-records` set the log reader's bounds
+/// (`LogLimits`) on `logs`, `record` and `report LOG`; each refusal names the bound.
+#[test]
+fn log_limit_flags_set_the_bounds_of_logs_record_and_report() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = tmp.path().join("worker.log");
+    let mut text = std::fs::read_to_string(fixture("seed-20-jobs.log")).expect("fixture");
+    text.push_str(&format!("INFO a long line {}\n", "x".repeat(2048)));
+    std::fs::write(&log, text).expect("log");
+    let run = |args: &[&str]| {
+        let out = Command::new(binary())
+            .args(args)
+            .output()
+            .expect("run the binary");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), stdout, stderr)
+    };
+    let path = log.to_str().expect("utf-8 path");
+    let lines = |stdout: &str| {
+        let v: serde_json::Value = serde_json::from_str(stdout).expect("json");
+        (v["jobs"].as_u64(), v["lines"]["unreadable"].as_u64())
+    };
+    // Defaults: the 2 KiB line is an ordinary other line.
+    let (code, stdout, stderr) = run(&["logs", path, "--json", "--no-report"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines(&stdout), (Some(20), Some(0)));
+    // A 1 KiB line bound: the line is skipped as unreadable, the jobs all read.
+    let (code, stdout, stderr) = run(&[
+        "logs",
+        path,
+        "--json",
+        "--no-report",
+        "--max-log-line",
+        "1KiB",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(lines(&stdout), (Some(20), Some(1)));
+    let (code, _, stderr) = run(&["logs", path, "--no-report", "--max-log-bytes", "1KiB"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1024-byte bound (max_total_bytes"),
+        "{stderr}"
+    );
+    for command in [
+        vec!["logs", path, "--no-report", "--max-log-records", "5"],
+        vec!["record", path, "-o", "/dev/null", "--max-log-records", "5"],
+        vec!["report", path, "--quiet", "--max-log-records", "5"],
+    ] {
+        let (code, _, stderr) = run(&command);
+        assert_eq!(code, Some(2), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("more than the 5 records allowed (max_records)"),
+            "{command:?}: {stderr}"
+        );
+        assert!(stderr.contains("worker.log"), "{command:?}: {stderr}");
+    }
+    let (code, _, stderr) = run(&["logs", path, "--max-log-line", "0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("size > 0"), "{stderr}");
+}

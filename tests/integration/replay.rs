@@ -400,3 +400,69 @@ fn every_shipped_workload_validates() {
     }
     assert!(count >= 7, "{count} workloads");
 }
+
+/// Regression (issue 15): the parent read a base64 source whole and held its base64 and the
+/// JSON line besides (about 3.9 times the source: 773 MiB for 191 MiB). It now streams the
+/// encoding from the file: its own peak RSS (VmHWM of the `replay` process, not the worker)
+/// stays far under the size of a 48 MiB source, and the worker receives the same bytes.
+#[test]
+fn a_big_inline_source_does_not_grow_the_parent() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Synthetic: 48 MiB of text; a Markdown file the worker converts.
+    let source = tmp.path().join("big.md");
+    let line = "A line of synthetic text for the inline-source test.\n\n";
+    std::fs::write(&source, line.repeat((48 << 20) / line.len())).expect("source");
+    let size = std::fs::metadata(&source).expect("size").len();
+    let workload = tmp.path().join("w.json");
+    std::fs::write(
+        &workload,
+        format!(
+            r#"{{"schema_version": 1, "worker": {{"model_scale": 0.002}},
+            "documents": [{{"id": "big", "path": "{}"}}],
+            "jobs": [{{"name": "inline", "sources": "base64", "options": {{"to_formats": ["md"]}},
+                       "documents": ["big"]}}]}}"#,
+            source.display()
+        ),
+    )
+    .expect("workload");
+    let out = tmp.path().join("run");
+    let mut child = Command::new(binary())
+        .arg("replay")
+        .arg(&workload)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--no-charts"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("replay");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut hwm_kib = 0u64;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        // VmHWM only grows: the last reading before the exit is the parent's peak.
+        if let Some(kib) = std::fs::read_to_string(&status_path).ok().and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        }) {
+            hwm_kib = hwm_kib.max(kib);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert!(status.success(), "{:?}", child.stderr.take());
+    let (_, records) = read_run(&out).expect("run");
+    assert_eq!(records[0].outcome, JobOutcome::Success);
+    assert_eq!(
+        records[0].documents[0].size_bytes, size,
+        "the worker got every byte"
+    );
+    assert!(hwm_kib > 0, "the parent's VmHWM was read");
+    assert!(
+        hwm_kib * 1024 < size / 2,
+        "the parent's peak RSS {} KiB grows with the {size}-byte source",
+        hwm_kib
+    );
+}

@@ -2,6 +2,15 @@
 //! parent and to the worker, two replays into one folder, a closed or full stdout. After each:
 //! `jobs.jsonl` valid, no orphan worker, a report, and a gate that never passes an incomplete
 //! run (exit 1 unless `--allow-incomplete`).
+//!
+//! These are the faults at fixed points; [`points`] injects signals at seeded random points,
+//! [`disk`] fills the disk and makes the output read-only, both counted in one table
+//! ([`tally`]).
+
+mod case;
+mod disk;
+mod points;
+mod tally;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,7 +23,7 @@ use docling_memprof::record::{Death, RunStatus};
 use crate::util::{binary, project_root};
 
 /// A long replay (hundreds of small jobs) so that a fault lands mid-run.
-fn long_workload(dir: &Path) -> PathBuf {
+pub(super) fn long_workload(dir: &Path) -> PathBuf {
     let text = format!(
         r#"{{"schema_version": 1, "name": "long",
         "worker": {{"jobs_between_cache_clear": 3, "model_scale": 0.002}},
@@ -65,7 +74,7 @@ fn kill(pid: u32, signal: i32) {
     assert_eq!(rc, 0, "kill {pid} {signal}");
 }
 
-fn alive(pid: u32) -> bool {
+pub(super) fn alive(pid: u32) -> bool {
     // A zombie is not alive: read its state.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| !s.contains(") Z "))
@@ -346,4 +355,27 @@ fn a_jobs_jsonl_with_a_nul_tail_reads() {
     std::fs::write(&jobs, bytes).expect("write");
     let (_, records) = read_run(tmp.path()).expect("reads despite the NUL tail");
     assert_eq!(records.len(), 12);
+}
+
+/// Regression (issue 15's class "a device as a run file grows until killed"): `profile.jsonl`
+/// was read whole without a bound; `/dev/zero` in its place made `report` and `gate` grow.
+#[test]
+fn a_profile_jsonl_that_is_a_device_is_refused_not_read_forever() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = project_root().join("fixtures/reports/synthetic-sawtooth");
+    for file in ["run.json", "jobs.jsonl"] {
+        std::fs::copy(fixture.join(file), tmp.path().join(file)).expect("copy");
+    }
+    std::os::unix::fs::symlink("/dev/zero", tmp.path().join("profile.jsonl")).expect("symlink");
+    let output = Command::new(binary())
+        .arg("report")
+        .arg(tmp.path())
+        .args(["--quiet", "--no-charts", "--out"])
+        .arg(tmp.path().join("report"))
+        .output()
+        .expect("report");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("profile.jsonl"), "{stderr}");
+    assert!(stderr.contains("character device"), "{stderr}");
 }
