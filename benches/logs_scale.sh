@@ -36,17 +36,20 @@ import os, statistics, subprocess, sys, time
 
 binary, log, run, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
-def timed(cmd):
-    """Wall seconds, peak RSS (MiB) and stdout of one command."""
+def timed(cmd, keep=False):
+    """Wall seconds, peak RSS (MiB), CPU seconds (user + system) and, with `keep`, stdout of
+    one command. Output not kept goes to /dev/null, so that this process stays small (a
+    child's ru_maxrss counts what it shared with its parent before exec)."""
     start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = p.stdout.read()
+    out = subprocess.PIPE if keep else subprocess.DEVNULL
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+    text = p.stdout.read() if keep else b""
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{cmd}: exit {code}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, text
 
 with open(log, "rb") as f:  # warm the page cache
     while f.read(1 << 24):
@@ -54,20 +57,23 @@ with open(log, "rb") as f:  # warm the page cache
 grep = ["grep", "-c", "MEMORY", log]
 logs = [binary, "logs", log, "--no-charts", "--no-report", "--json"]
 rows = []
+load = os.getloadavg()[0]
 for r in range(rounds):
     order = [("grep", grep), ("logs", logs)] if r % 2 == 0 else [("logs", logs), ("grep", grep)]
-    got = {name: timed(cmd) for name, cmd in order}
+    got = {name: timed(cmd, keep=name == "grep") for name, cmd in order}
     rows.append(got)
 ratios = [g["logs"][0] / g["grep"][0] for g in rows]
+cpu_ratios = [g["logs"][2] / g["grep"][2] for g in rows]
 size = os.path.getsize(log)
 lines = int(subprocess.run(["wc", "-l", log], capture_output=True, text=True).stdout.split()[0])
-memory = rows[0]["grep"][2].decode().strip()
-print(f"log: {lines} lines, {size / 1e6:.0f} MB, {memory} [MEMORY] lines; load average {os.getloadavg()[0]:.1f}\n")
-print("| round | grep -c MEMORY | logs --json | ratio | grep peak RSS | logs peak RSS |")
-print("|---|---|---|---|---|---|")
+memory = rows[0]["grep"][3].decode().strip()
+print(f"log: {lines} lines, {size / 1e6:.0f} MB, {memory} [MEMORY] lines; load average {load:.1f} at the start\n")
+print("| round | grep -c MEMORY wall (CPU) | logs --json wall (CPU) | wall ratio | CPU ratio | grep peak RSS | logs peak RSS |")
+print("|---|---|---|---|---|---|---|")
 for i, g in enumerate(rows):
-    print(f"| {i + 1} | {g['grep'][0]:.2f} s | {g['logs'][0]:.2f} s | {ratios[i]:.2f}x | {g['grep'][1]:.0f} MiB | {g['logs'][1]:.0f} MiB |")
-print(f"\nmedian ratio logs / grep: {statistics.median(ratios):.2f}x "
+    print(f"| {i + 1} | {g['grep'][0]:.2f} s ({g['grep'][2]:.2f} s) | {g['logs'][0]:.2f} s ({g['logs'][2]:.2f} s) "
+          f"| {ratios[i]:.1f}x | {cpu_ratios[i]:.1f}x | {g['grep'][1]:.0f} MiB | {g['logs'][1]:.0f} MiB |")
+print(f"\nmedian ratio logs / grep: wall {statistics.median(ratios):.1f}x, CPU {statistics.median(cpu_ratios):.1f}x "
       f"(median logs {statistics.median(g['logs'][0] for g in rows):.2f} s, "
       f"grep {statistics.median(g['grep'][0] for g in rows):.2f} s)\n")
 
@@ -75,14 +81,14 @@ jobs = os.path.join(run, "jobs.jsonl")
 with open(jobs, "rb") as f:
     while f.read(1 << 24):
         pass
-report = [binary, "report", run, "--no-charts"]
+report = [binary, "report", run, "--no-charts", "--quiet"]
 count = ["wc", "-l", jobs]
 print("| round | wc -l jobs.jsonl | report RUN --no-charts | report RUN (charts) | peak RSS (charts) |")
 print("|---|---|---|---|---|")
 for r in range(max(1, rounds // 2)):
-    wc = timed(count)
+    wc = timed(count, keep=True)
     plain = timed(report)
-    charts = timed([binary, "report", run])
-    print(f"| {r + 1} | {wc[0]:.2f} s | {plain[0]:.2f} s | {charts[0]:.2f} s | {charts[1]:.0f} MiB |")
-print(f"\nrun folder: {os.path.getsize(jobs) / 1e6:.0f} MB of jobs.jsonl, {wc[2].decode().split()[0]} records")
+    charts = timed([binary, "report", run, "--quiet"])
+    print(f"| {r + 1} | {wc[0]:.2f} s | {plain[0]:.2f} s (CPU {plain[2]:.2f} s) | {charts[0]:.2f} s (CPU {charts[2]:.2f} s) | {charts[1]:.0f} MiB |")
+print(f"\nrun folder: {os.path.getsize(jobs) / 1e6:.0f} MB of jobs.jsonl, {wc[3].decode().split()[0]} records")
 PY
