@@ -19,6 +19,9 @@ pub const COLOURED_WORKERS: usize = 7;
 /// Job ranges a worker's line is reduced to when its log is longer.
 pub const MAX_BUCKETS: usize = 800;
 
+/// A worker's line: its name, its call, the points drawn.
+type Drawn<'a> = (&'a str, Option<LeakCall>, Vec<(f64, f64)>);
+
 const PALETTE: [RGBColor; COLOURED_WORKERS] = [VERMILLION, BLUE, GREEN, ORANGE, PURPLE, SKY, DARK];
 
 pub fn title(report: &FleetReport) -> String {
@@ -74,7 +77,7 @@ fn draw<DB: DrawingBackend>(
     report: &FleetReport,
     title: &str,
 ) -> std::result::Result<(), String> {
-    let drawn: Vec<(&str, Option<LeakCall>, Vec<(f64, f64)>)> = report
+    let drawn: Vec<Drawn<'_>> = report
         .workers
         .iter()
         .filter(|w| !w.rss.is_empty())
