@@ -1,4 +1,5 @@
-//! Bounded reading of input files: a leaf module (std and libc only, nothing of the project).
+//! Bounded reading of input files: a leaf module (std, libc and memchr only, nothing of the
+//! project).
 //!
 //! - [`open_input`] opens a path for reading and refuses what is not a regular file
 //!   (directories, FIFOs, sockets, character and block devices such as `/dev/zero`) with a
@@ -211,7 +212,7 @@ pub fn read_file(path: &Path, max_bytes: u64, what: &str) -> Result<Vec<u8>, Bou
 }
 
 /// One line from a [`LineReader`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Line {
     /// 1-based line number.
     pub number: u64,
@@ -283,8 +284,16 @@ impl<R: BufRead> LineReader<R> {
 
     /// The next line, `None` at the end of the input.
     pub fn next_line(&mut self) -> Result<Option<Line>, BoundedError> {
+        let mut line = Line::default();
+        Ok(self.read_line_into(&mut line)?.then_some(line))
+    }
+
+    /// Read the next line into `line`, reusing its buffer (no allocation per line once the
+    /// buffer has grown to the longest line); `false` at the end of the input.
+    pub fn read_line_into(&mut self, line: &mut Line) -> Result<bool, BoundedError> {
         let start = self.offset;
-        let mut bytes = Vec::new();
+        let bytes = &mut line.bytes;
+        bytes.clear();
         let mut full_len = 0u64;
         let mut saw_any = false;
         loop {
@@ -303,7 +312,7 @@ impl<R: BufRead> LineReader<R> {
                 break;
             }
             saw_any = true;
-            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            let (take, done) = match memchr::memchr(b'\n', buf) {
                 Some(pos) => (pos, true),
                 None => (buf.len(), false),
             };
@@ -325,15 +334,13 @@ impl<R: BufRead> LineReader<R> {
             }
         }
         if !saw_any {
-            return Ok(None);
+            return Ok(false);
         }
         self.number += 1;
-        Ok(Some(Line {
-            number: self.number,
-            offset: start,
-            bytes,
-            full_len,
-        }))
+        line.number = self.number;
+        line.offset = start;
+        line.full_len = full_len;
+        Ok(true)
     }
 }
 

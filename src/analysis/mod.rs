@@ -9,6 +9,7 @@ mod cycles;
 pub mod diagnostics;
 pub mod diff;
 mod explain;
+pub mod fleet;
 pub mod from_records;
 pub mod gate;
 pub mod judge;

@@ -1,5 +1,7 @@
 //! `docling-memprof logs`: analyse an instrumented docling-serve worker log, print the report
-//! (the same tables as `report`), and write `report.md`, `report.html` and the charts.
+//! (the same tables as `report`), and write `report.md`, `report.html` and the charts. Several
+//! logs, or a folder of them, are a fleet: each judged alone, one fleet report
+//! (`engine::fleet`).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +11,7 @@ use crate::analysis::VerdictParams;
 use crate::cli::log_limits::LogLimitArgs;
 use crate::cli::timestamped_report_dir;
 use crate::engine::finish::log_report_input;
+use crate::engine::fleet::{self, expand_logs, FleetConfig};
 use crate::logs::analyse_file;
 use crate::render::{self, RenderOptions, Terminal};
 use crate::units::{parse_human_size, MIB};
@@ -16,9 +19,15 @@ use crate::units::{parse_human_size, MIB};
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// The worker log (`[MEMORY]`, `[CACHE CLEAR]`, ... lines; other lines are skipped).
-    pub log: PathBuf,
-    /// Print the analysis as one JSON object (top level: `verdict`, `cache_clears`, ...)
-    /// instead of the terminal report; the files written are listed on stderr.
+    /// Several logs or a folder (its `*.log` files, sorted) make a fleet report: a row per
+    /// worker, the worst first (fleet.md, fleet.html, fleet.json, charts/fleet.*, and each
+    /// worker's own report under workers/<name>/); exit 2 after writing it when a log could
+    /// not be read.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Print the analysis as one JSON object (top level: `verdict`, `cache_clears`, ...; for
+    /// a fleet: `workers`, `order`, ...) instead of the terminal report; the files written
+    /// are listed on stderr.
     #[arg(long)]
     pub json: bool,
     /// Memory limit of the worker (e.g. `3GiB`), for the projected job reaching it.
@@ -29,7 +38,7 @@ pub struct LogsArgs {
     #[arg(long, value_name = "JOBS")]
     pub horizon: Option<u64>,
     /// Where to write report.md, report.html and charts/
-    /// (default: reports/<log name>-<timestamp>/).
+    /// (default: reports/<log name>-<timestamp>/, for a fleet reports/fleet-<timestamp>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Write report.md and report.html without the charts.
@@ -43,6 +52,15 @@ pub struct LogsArgs {
 }
 
 pub fn run(args: LogsArgs) -> crate::Result<i32> {
+    let (limit_mb, params) = judging(&args)?;
+    match args.logs.as_slice() {
+        [one] if !one.is_dir() => run_one(&args, one, limit_mb, &params),
+        many => run_fleet(&args, many, limit_mb, params),
+    }
+}
+
+/// `--memory-limit` in MiB and the verdict's parameters (`--horizon`).
+fn judging(args: &LogsArgs) -> crate::Result<(Option<f64>, VerdictParams)> {
     let limit_mb = match &args.memory_limit {
         Some(text) => match parse_human_size(text).map_err(crate::Error::Usage)? {
             0 => {
@@ -58,7 +76,16 @@ pub fn run(args: LogsArgs) -> crate::Result<i32> {
     if let Some(h) = args.horizon {
         params.horizon_jobs = h.max(1);
     }
-    let analysis = analyse_file(&args.log, &args.limits.limits(), limit_mb, &params)?;
+    Ok((limit_mb, params))
+}
+
+fn run_one(
+    args: &LogsArgs,
+    log: &Path,
+    limit_mb: Option<f64>,
+    params: &VerdictParams,
+) -> crate::Result<i32> {
+    let analysis = analyse_file(log, &args.limits.limits(), limit_mb, params)?;
     let input = log_report_input(&analysis);
     let written = if args.no_report {
         Vec::new()
@@ -66,7 +93,7 @@ pub fn run(args: LogsArgs) -> crate::Result<i32> {
         let out = args
             .out
             .clone()
-            .unwrap_or_else(|| timestamped_report_dir(&log_name(&args.log)));
+            .unwrap_or_else(|| timestamped_report_dir(&log_name(log)));
         let opts = RenderOptions {
             charts: !args.no_charts,
             ..RenderOptions::default()
@@ -87,6 +114,53 @@ pub fn run(args: LogsArgs) -> crate::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Many logs: one fleet report; exit 2 (after writing it) when a log could not be read.
+fn run_fleet(
+    args: &LogsArgs,
+    paths: &[PathBuf],
+    memory_limit_mb: Option<f64>,
+    params: VerdictParams,
+) -> crate::Result<i32> {
+    let logs = expand_logs(paths)?;
+    let out = (!args.no_report).then(|| {
+        args.out
+            .clone()
+            .unwrap_or_else(|| timestamped_report_dir("fleet"))
+    });
+    let config = FleetConfig {
+        memory_limit_mb,
+        params,
+        limits: args.limits.limits(),
+        out,
+        charts: !args.no_charts,
+    };
+    let outcome = fleet::run_fleet(&logs, &config)?;
+    let report = &outcome.report;
+    if args.json {
+        let text = serde_json::to_string_pretty(report)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        crate::cli::print(&text)?;
+        for path in &outcome.written {
+            eprintln!("wrote {}", path.display());
+        }
+    } else {
+        crate::cli::print(&render::fleet::terminal(report, &Terminal::detect()))?;
+        for path in &outcome.written {
+            crate::cli::print(&format!("wrote {}", path.display()))?;
+        }
+    }
+    for w in &report.workers {
+        if let Some(err) = &w.error {
+            eprintln!("error: worker {}: {err}", w.name);
+        }
+    }
+    Ok(if report.unreadable > 0 {
+        crate::error::EXIT_BAD_INPUT
+    } else {
+        0
+    })
 }
 
 /// The log's file name without its extension (`worker` for `worker.log`).

@@ -19,6 +19,7 @@
 pub mod ddmin;
 pub mod events;
 pub mod finish;
+pub mod fleet;
 pub mod folder;
 pub mod live;
 pub mod manifest;

@@ -3,7 +3,7 @@
 //! One parser, two ways of feeding it.
 
 use super::limits::{LogError, LogLimits};
-use super::parse::{find_tag, Builder, LineError, LogJob, ParsedLog};
+use super::parse::{find_tag, may_be_read, Builder, LineError, LogJob, ParsedLog};
 use crate::bounded::Line;
 
 /// An incremental parser of a worker log. Feed it lines in order; read the jobs closed so far
@@ -78,6 +78,10 @@ impl LogParser {
                 line.full_len, self.limits.max_line_bytes
             );
             builder.unreadable(line_no, &reason, &text);
+            return Ok(());
+        }
+        if !may_be_read(bytes) {
+            builder.log.lines_other += 1;
             return Ok(());
         }
         let text = match std::str::from_utf8(bytes) {

@@ -157,3 +157,40 @@ pub fn analyse_file(
     }
     Ok(analyse(&log, memory_limit_mb, params))
 }
+
+impl LogAnalysis {
+    /// This log's row of a fleet report: the headline verdict and the worker's numbers.
+    pub fn fleet_worker(&self, name: &str) -> crate::analysis::fleet::FleetWorker {
+        let points = &self.trajectory.points;
+        let rss: Vec<(u64, f64)> = points
+            .iter()
+            .filter_map(|p| p.rss_mb.map(|r| (p.job, r)))
+            .collect();
+        let outcome = |o: &str| points.iter().filter(|p| p.outcome == o).count() as u64;
+        let v = &self.verdict;
+        crate::analysis::fleet::FleetWorker {
+            name: name.to_string(),
+            log: self.origin.clone(),
+            report_dir: None,
+            call: Some(v.call),
+            leak: v.leak,
+            pattern: Some(v.pattern),
+            slope_mb_per_job: Some(v.slope_mb_per_job),
+            slope_ci_mb_per_job: Some(v.slope_ci_mb_per_job),
+            peak_rss_mb: rss.iter().map(|p| p.1).reduce(f64::max),
+            last_rss_mb: rss.last().map(|p| p.1),
+            jobs: self.jobs,
+            deaths: outcome("died"),
+            restarts: self.workers_started.saturating_sub(1),
+            failed_jobs: outcome("failed"),
+            cache_clears: self.cache_clears.len() as u64,
+            mean_freed_mb: self.clear_summary.mean_freed_mb,
+            total_freed_mb: self.cache_clears.iter().map(|c| c.freed_mb).sum(),
+            projected_limit_job: v.projected_limit_job,
+            unreadable_lines: self.lines.unreadable,
+            summary: Some(v.summary.clone()),
+            error: None,
+            rss,
+        }
+    }
+}

@@ -17,7 +17,7 @@ use super::limits::{
     LogError, LogLimits,
 };
 use crate::analysis::{ClearPoint, JobPoint, SourceKind, Trajectory};
-use crate::bounded::{InputKinds, LineReader};
+use crate::bounded::{InputKinds, Line, LineReader};
 use crate::worker::loglines::strip_level_prefix;
 
 /// How many unreadable lines are kept as examples.
@@ -108,27 +108,46 @@ const TAGS: &[&str] = &[
     "CACHE CLEAR",
 ];
 
-/// Find the worker tag of a line and the text after it.
+/// Find the worker tag of a line (the leftmost `[TAG]`) and the text after it. No
+/// allocation: each `[` of the line (memchr) is tried against the tags.
 pub(super) fn find_tag(line: &str) -> Option<(&'static str, &str)> {
-    let mut best: Option<(usize, &'static str)> = None;
-    for tag in TAGS {
-        let needle = format!("[{tag}]");
-        if let Some(pos) = line.find(&needle) {
-            if best.is_none_or(|(p, _)| pos < p) {
-                best = Some((pos, tag));
+    for pos in memchr::memchr_iter(b'[', line.as_bytes()) {
+        // `[` is ASCII: the byte after it starts a character.
+        let rest = &line[pos + 1..];
+        for tag in TAGS {
+            if let Some(body) = rest.strip_prefix(tag).and_then(|r| r.strip_prefix(']')) {
+                return Some((tag, body.trim()));
             }
         }
     }
-    let (pos, tag) = best?;
-    Some((tag, line[pos + tag.len() + 2..].trim()))
+    None
 }
 
-/// `key=value` fields separated by ` | `.
+/// Whether a line can hold anything the parser reads: every tag and every source line
+/// (`  [1/1] file: ...`) has a `[`. Lines without one are counted as other lines unread.
+pub(super) fn may_be_read(bytes: &[u8]) -> bool {
+    memchr::memchr(b'[', bytes).is_some()
+}
+
+/// `key=value` fields separated by ` | ` (the parts of `body.split(" | ")`, found with
+/// memchr on `|` instead of a substring searcher built per call).
 fn field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
-    body.split(" | ").find_map(|part| {
-        let (k, v) = part.split_once('=')?;
-        (k.trim() == key).then(|| v.trim())
-    })
+    let bytes = body.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr_iter(b'|', &bytes[start..])
+            .map(|i| start + i)
+            .find(|&j| j > start && bytes[j - 1] == b' ' && bytes.get(j + 1) == Some(&b' '))
+            .map(|j| j - 1);
+        // ` | ` is ASCII: both ends are character boundaries.
+        let part = &body[start..end.unwrap_or(body.len())];
+        if let Some((k, v)) = part.split_once('=') {
+            if k.trim() == key {
+                return Some(v.trim());
+            }
+        }
+        start = end? + 3;
+    }
 }
 
 /// `1115MB`, `1115 MB`, `1115.5MB` -> MiB (any finite or infinite number; checked by the caller).
@@ -487,7 +506,8 @@ fn read_lines<R: BufRead>(
     limits: &LogLimits,
 ) -> Result<ParsedLog, LogError> {
     let mut parser = LogParser::new(origin, limits.clone());
-    while let Some(line) = lines.next_line()? {
+    let mut line = Line::default();
+    while lines.read_line_into(&mut line)? {
         parser.feed(&line)?;
     }
     Ok(parser.finish())

@@ -71,3 +71,57 @@ fn a_worker_restart_ends_an_open_job_as_died() {
     assert_eq!(log.jobs[0].outcome, "died");
     assert_eq!(log.jobs[1].worker_index, 1);
 }
+
+/// The fast `field` and `find_tag` give what the plain definitions give (`split(" | ")`, the
+/// leftmost `[TAG]` of every tag), on odd separators and tags inside other text.
+#[test]
+fn the_fast_field_and_tag_readers_match_their_plain_definitions() {
+    fn plain_field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+        body.split(" | ").find_map(|part| {
+            let (k, v) = part.split_once('=')?;
+            (k.trim() == key).then(|| v.trim())
+        })
+    }
+    fn plain_tag(line: &str) -> Option<(&'static str, &str)> {
+        let mut best: Option<(usize, &'static str)> = None;
+        for tag in TAGS {
+            if let Some(pos) = line.find(&format!("[{tag}]")) {
+                if best.is_none_or(|(p, _)| pos < p) {
+                    best = Some((pos, tag));
+                }
+            }
+        }
+        let (pos, tag) = best?;
+        Some((tag, line[pos + tag.len() + 2..].trim()))
+    }
+    let bodies = [
+        "job_id=a | rss=1115MB | jobs_total=1",
+        " | rss=1 | | rss=2",
+        "rss=1|rss=2 | rss=3",
+        "a=b || rss=4 |  | rss=5",
+        "rss = 7 MB  |x=y",
+        "név=é | rss=8MB | ü=|",
+        "",
+        "|",
+        " | ",
+        "rss=9 | ",
+    ];
+    for body in bodies {
+        for key in ["rss", "job_id", "x", "név", "ü", "a"] {
+            assert_eq!(field(body, key), plain_field(body, key), "{body:?} {key}");
+        }
+    }
+    let lines = [
+        "INFO:x:[MEMORY] job_id=a | rss=1MB",
+        "[DOC ✓] a [MEMORY] b",
+        "pre [[JOB START]] x",
+        "[JOB STAR] [JOB START]",
+        "é[CACHE CLEAR] memory=1MB (freed 0MB)",
+        "Registered ocr engines: ['easyocr', 'rapidocr']",
+        "[",
+        "no tag here",
+    ];
+    for line in lines {
+        assert_eq!(find_tag(line), plain_tag(line), "{line:?}");
+    }
+}

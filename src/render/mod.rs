@@ -17,6 +17,7 @@ use crate::{Error, Result};
 
 pub mod chart;
 pub mod doc;
+pub mod fleet;
 pub mod format;
 pub mod gate;
 pub mod html;

@@ -136,7 +136,7 @@ fn paint(text: &str, tone: Tone, strong: bool, term: &Terminal) -> String {
     }
 }
 
-fn render_document(document: &Document, term: &Terminal) -> String {
+pub(crate) fn render_document(document: &Document, term: &Terminal) -> String {
     let mut out = String::new();
     out.push_str(&paint(&document.title, Tone::Strong, true, term));
     out.push_str("\n\n");

@@ -10,6 +10,7 @@ mod docling;
 mod documents;
 mod engine;
 mod faults;
+mod fleet;
 mod gate;
 mod heap_profile;
 mod hostile;

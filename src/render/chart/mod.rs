@@ -20,6 +20,7 @@ use super::ReportInput;
 use crate::{Error, Result};
 
 pub mod comparison;
+pub mod fleet;
 pub mod growth;
 pub mod sweep;
 pub mod trajectory;
