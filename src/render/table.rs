@@ -121,7 +121,7 @@ pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
             .map_or(Cell::new(""), |c| {
                 Cell::tone(
                     format!(
-                        "cleared: {} → {} MB",
+                        "{} → {} MB",
                         format::mb_fixed(Some(c.before_mb), d_clear),
                         format::mb_fixed(Some(c.after_mb), d_clear)
                     ),
