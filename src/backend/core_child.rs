@@ -41,6 +41,13 @@ pub fn core_settings(settings: &protocol::WorkerSettings) -> Result<WorkerSettin
             scenarios.push(scenario);
         }
     }
+    if settings.retain_bytes_per_job > 0 {
+        return Err(Error::Usage(format!(
+            "worker.retain_bytes_per_job = {}: only the docling driver (--worker docling) has \
+             this synthetic leak; the worker core's leaks are its scenarios",
+            settings.retain_bytes_per_job
+        )));
+    }
     let defaults = WorkerSettings::default();
     let core = WorkerSettings {
         jobs_between_cache_clear: settings.jobs_between_cache_clear,

@@ -36,6 +36,10 @@ pub struct WorkerSettings {
     pub model_scale: f64,
     /// Leak scenarios to switch on (names the worker knows; see docs/protocol.md).
     pub scenarios: Vec<String>,
+    /// A synthetic leak of a known size: the worker keeps this many bytes (written, so they
+    /// are resident) after every job and never drops them (0 = off). For calibrating the
+    /// verdict on a real worker; only the docling driver (`--worker docling`) has it.
+    pub retain_bytes_per_job: u64,
     /// `DOCLING_SERVE_ARTIFACTS_PATH`: where model weights are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifacts_path: Option<String>,
@@ -52,6 +56,7 @@ impl Default for WorkerSettings {
             max_jobs: 0,
             model_scale: 1.0,
             scenarios: Vec::new(),
+            retain_bytes_per_job: 0,
             artifacts_path: None,
             scratch_dir: None,
         }

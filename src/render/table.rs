@@ -125,7 +125,7 @@ pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
         let clear = clear_of.get(&point.job).map_or(Cell::new(""), |c| {
             Cell::tone(
                 format!(
-                    "cleared: {} → {} MB",
+                    "{} → {} MB",
                     format::mb_fixed(Some(c.before_mb), d_clear),
                     format::mb_fixed(Some(c.after_mb), d_clear)
                 ),

@@ -58,6 +58,7 @@ def run_one(driver: Driver, job: dict[str, Any]) -> dict[str, Any]:
         except Exception as e:  # the job fails, the worker lives (as RQ records it)
             error = f"{type(e).__name__}: {e}"[:2000]
         del data
+    task.RETAINED_BYTES.keep(int(driver.settings.get("retain_bytes_per_job") or 0))
     documents = _documents(driver, sources, error)
     del sources
     for d in documents:

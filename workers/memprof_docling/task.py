@@ -15,6 +15,9 @@ converted document, lazily, right after docling converts it) to learn each docum
 pages and time without keeping anything, unless the ``retain_results`` leak is on: then it
 keeps every converted ``DoclingDocument`` in ``RETAINED``, as docling-jobkit's results store
 did before 1.9.
+
+:class:`RetainedBytes` is the ``retain_bytes_per_job`` setting: a **synthetic** leak of a known
+size (N bytes written and kept after every job), to calibrate the verdict on the real worker.
 """
 
 from __future__ import annotations
@@ -33,6 +36,27 @@ class RetainedResults:
 
 
 RETAINED = RetainedResults()
+
+
+class RetainedBytes:
+    """The ``retain_bytes_per_job`` leak (synthetic): one block of exactly N bytes per job, every
+    byte written (so its pages are resident), never dropped."""
+
+    def __init__(self) -> None:
+        self.blocks: list[bytearray] = []
+
+    def keep(self, size: int) -> None:
+        if size <= 0:
+            return
+        block = bytearray(size)
+        block[:] = b"\xa5" * size  # written, not only reserved: resident whatever the allocator
+        self.blocks.append(block)
+
+    def total(self) -> int:
+        return sum(len(b) for b in self.blocks)
+
+
+RETAINED_BYTES = RetainedBytes()
 
 
 class StubConnection:

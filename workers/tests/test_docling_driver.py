@@ -5,6 +5,7 @@ check. The driver with the real docling is tested from Rust (tests/integration/d
 from __future__ import annotations
 
 import base64
+import io
 import gc
 import json
 import subprocess
@@ -146,3 +147,74 @@ def test_check_names_what_is_missing() -> None:
     assert out.returncode == 1 and answer["ok"] is False
     assert "docling-jobkit" in answer["missing"]
     gc.collect()
+
+
+class FakeJobkit:
+    """``docling_task`` that converts nothing (the driver's job loop without docling)."""
+
+    def docling_task(self, data: object, manager: object, config: object, scratch: object) -> None:
+        return None
+
+
+def fake_driver(settings: dict[str, object]) -> object:
+    from types import SimpleNamespace
+
+    from memprof_worker.loglines import Log
+
+    watch = SimpleNamespace(seen=[], start=lambda: None)
+    return SimpleNamespace(settings=settings, measure={"snapshots": False}, log=Log(io.StringIO()),
+                           watch=watch, worker_module=FakeJobkit(), manager=None,
+                           orchestrator_config=None, scratch=None, jobs_total=0,
+                           jobs_since_clear=0, last_job=0)
+
+
+def test_retain_bytes_per_job_keeps_exactly_that_many_resident_bytes(tmp_path: Path) -> None:
+    from memprof_docling import jobrun
+    from memprof_worker import snapshot as proc
+
+    doc = tmp_path / "a.md"
+    doc.write_bytes(b"# a")
+    size = 2 * 1024 * 1024
+    driver = fake_driver({"retain_bytes_per_job": size, "jobs_between_cache_clear": 0})
+    task.RETAINED_BYTES.blocks.clear()
+    gc.collect()
+    before = proc.rss_bytes()
+    for n in range(1, 11):
+        job = {"job": n, "job_id": f"j{n}", "task_id": f"t{n}", "options": {"to_formats": ["md"]},
+               "documents": [{"kind": "path", "name": "a.md", "path": str(doc)}]}
+        jobrun.run_one(driver, job)
+    after = proc.rss_bytes()
+    assert len(task.RETAINED_BYTES.blocks) == 10
+    assert task.RETAINED_BYTES.total() == 10 * size
+    assert all(b[0] == 0xA5 and b[-1] == 0xA5 for b in task.RETAINED_BYTES.blocks)
+    assert before is not None and after is not None
+    # written, so resident: the process grew by the 20 MiB kept (give or take the allocator)
+    assert 0.9 * 10 * size <= after - before <= 1.5 * 10 * size
+    task.RETAINED_BYTES.blocks.clear()
+
+
+def test_no_retain_bytes_by_default(tmp_path: Path) -> None:
+    from memprof_docling import jobrun
+
+    doc = tmp_path / "a.md"
+    doc.write_bytes(b"# a")
+    driver = fake_driver({})
+    task.RETAINED_BYTES.blocks.clear()
+    job = {"job": 1, "job_id": "j1", "task_id": "t1", "options": {},
+           "documents": [{"kind": "path", "name": "a.md", "path": str(doc)}]}
+    answer = jobrun.run_one(driver, job)
+    assert answer["job"] == 1 and task.RETAINED_BYTES.blocks == []
+
+
+def test_the_census_store_is_bounded_and_keeps_the_first_and_the_newest() -> None:
+    from memprof_docling.snapshots import MAX_KEPT_CENSUSES, Snapshots
+
+    snaps = Snapshots({"census": True}, lambda purge: {}, "pymalloc")
+    for n in range(500):
+        snaps.keep_census([{"type_name": "t", "live_count": n}])
+        assert len(snaps.censuses) <= MAX_KEPT_CENSUSES
+    counts = [c[0]["live_count"] for c in snaps.censuses]
+    assert counts[0] == 0 and counts[-1] == 499 and counts == sorted(counts)
+    # a census near a fifth of the run is still there for the owner chains
+    fifth = counts[len(counts) // 5]
+    assert 20 <= fifth <= 200, counts

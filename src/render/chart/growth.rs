@@ -10,8 +10,10 @@ use crate::render::{GrowthKind, ReportInput};
 
 /// Bars drawn at most.
 const MAX_BARS: usize = 8;
-/// Rows the chart always has room for.
-const MIN_SLOTS: usize = 6;
+/// Pixels per bar row.
+const ROW_PX: u32 = 40;
+/// Pixels of everything but the rows: title, legend, axis with its labels, margins.
+const FRAME_PX: u32 = 150;
 /// Pixels reserved for the bar names on the left.
 const NAME_AREA_PX: u32 = 250;
 
@@ -77,6 +79,13 @@ impl GrowthSpec {
     }
 }
 
+/// The chart's height for `bars` rows: as tall as the bars need (one bar is a short strip, not
+/// a bar at the top of an empty frame), at most the other charts' height.
+pub fn height(bars: usize) -> u32 {
+    let rows = u32::try_from(bars.clamp(1, MAX_BARS)).unwrap_or(1);
+    (FRAME_PX + ROW_PX * rows).min(super::CHART_SIZE.1)
+}
+
 /// Shorten a name until it fits `max_px` in `style` (site names can be very long).
 fn fit_name<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -117,8 +126,8 @@ pub fn draw<DB: DrawingBackend>(
         legend.push(LegendEntry::new("shrink", Sample::Bar(GREEN)));
     }
     let area = header(root, &spec.title(), &legend)?;
-    // At least MIN_SLOTS rows so that a few bars stay bar-shaped (filled from the top).
-    let n = spec.bars.len().max(MIN_SLOTS);
+    // The chart's height follows the rows ([`height`]): one slot per bar.
+    let n = spec.bars.len().max(1);
     let lo = spec.bars.iter().map(|b| b.1).fold(0.0_f64, f64::min);
     let hi = spec.bars.iter().map(|b| b.1).fold(0.0_f64, f64::max);
     let span = (hi - lo).max(f64::EPSILON.max(hi.abs() * 0.01)).max(1e-9);

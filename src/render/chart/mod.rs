@@ -89,9 +89,14 @@ pub fn write_charts(dir: &Path, input: &ReportInput) -> Result<Vec<ChartFile>> {
         |root| trajectory::draw(root, input),
     )?);
     if let Some(spec) = growth::GrowthSpec::from_input(input) {
-        files.push(write_chart(dir, "growth", &spec.title(), |root| {
-            growth::draw(root, &spec)
-        })?);
+        let size = (CHART_SIZE.0, growth::height(spec.bars.len()));
+        files.push(write_chart_sized(
+            dir,
+            "growth",
+            &spec.title(),
+            size,
+            |root| growth::draw(root, &spec),
+        )?);
     }
     if let Some(baseline) = &input.baseline {
         files.push(write_chart(
@@ -111,6 +116,20 @@ pub(crate) fn write_chart<S>(dir: &Path, name: &str, title: &str, draw_svg: S) -
 where
     S: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> std::result::Result<(), String>,
 {
+    write_chart_sized(dir, name, title, CHART_SIZE, draw_svg)
+}
+
+/// [`write_chart`] at a size of its own (the growth chart is as tall as its bars need).
+pub(crate) fn write_chart_sized<S>(
+    dir: &Path,
+    name: &str,
+    title: &str,
+    size: (u32, u32),
+    draw_svg: S,
+) -> Result<ChartFile>
+where
+    S: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> std::result::Result<(), String>,
+{
     let svg_path = dir.join(format!("{name}.svg"));
     let png_path = dir.join(format!("{name}.png"));
     let fail =
@@ -118,12 +137,12 @@ where
 
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         draw_svg(&root).map_err(|e| fail("SVG", e))?;
         root.present().map_err(|e| fail("SVG", e.to_string()))?;
     }
     super::write_file(&svg_path, svg.as_bytes())?;
-    let png = rasterize(&svg).map_err(|e| fail("PNG", e))?;
+    let png = rasterize(&svg, size).map_err(|e| fail("PNG", e))?;
     super::write_file(&png_path, &png)?;
 
     Ok(ChartFile {
@@ -135,8 +154,8 @@ where
     })
 }
 
-/// The SVG as a PNG of [`CHART_SIZE`] on white, text set in the embedded DejaVu Sans.
-fn rasterize(svg: &str) -> std::result::Result<Vec<u8>, String> {
+/// The SVG as a PNG of `size` pixels on white, text set in the embedded DejaVu Sans.
+fn rasterize(svg: &str, size: (u32, u32)) -> std::result::Result<Vec<u8>, String> {
     use resvg::{tiny_skia, usvg};
     static OPTIONS: OnceLock<usvg::Options<'static>> = OnceLock::new();
     let options = OPTIONS.get_or_init(|| {
@@ -149,7 +168,7 @@ fn rasterize(svg: &str) -> std::result::Result<Vec<u8>, String> {
         options
     });
     let tree = usvg::Tree::from_str(svg, options).map_err(|e| e.to_string())?;
-    let (width, height) = CHART_SIZE;
+    let (width, height) = size;
     let mut pixmap = tiny_skia::Pixmap::new(width, height)
         .ok_or_else(|| format!("cannot make a {width}x{height} image"))?;
     pixmap.fill(tiny_skia::Color::WHITE);

@@ -56,7 +56,8 @@ fn plan(input: &ReportInput) -> Plan {
 
     let last_job = points.iter().map(|p| p.job).max().unwrap_or(1) as f64;
     let first_job = points.iter().map(|p| p.job).min().unwrap_or(1) as f64;
-    let baseline_rss = t.baseline_rss_mb.filter(|v| v.is_finite());
+    // An RSS of 0 is no reading (a live process has pages): unknown, not drawn.
+    let baseline_rss = t.baseline_rss_mb.filter(|v| v.is_finite() && *v > 0.0);
     let mut x_lo = if baseline_rss.is_some() {
         0.0
     } else {
@@ -199,8 +200,12 @@ fn legend(plan: &Plan) -> Vec<LegendEntry> {
             Sample::Line(ORANGE, 2),
         ));
     }
-    if plan.baseline_rss.is_some() {
-        entries.push(LegendEntry::new("RSS before job 1", Sample::Circle(SKY)));
+    if let Some(b) = plan.baseline_rss {
+        // its value in the label: a process before its first job can be far below the rest
+        entries.push(LegendEntry::new(
+            format!("RSS before job 1: {} MB", format::mb(b)),
+            Sample::Circle(SKY),
+        ));
     }
     if !plan.floor.is_empty() {
         let series = format::series_name(&plan.floor_series);
