@@ -3,7 +3,8 @@
 #
 #   docling-real-plateau-360-jobs.log   fixtures/workloads/docling-plateau-360-jobs.json
 #     (recorded before the driver's census store was bounded, this run crept +0.17 MB/job:
-#     committed as docling-real-census-creep-360-jobs.log)
+#     committed as docling-real-census-creep-360-jobs.log; recorded again with the bounded
+#     store: slow_growth, +0.017 MB/job)
 #   docling-real-leak-2mb-360-jobs.log  fixtures/workloads/docling-retain-2mb-360-jobs.json
 #
 # Both run the real Python docling (docling-jobkit's docling_task, scripts/setup-docling.sh's

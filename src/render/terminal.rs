@@ -198,14 +198,36 @@ pub fn render_terminal(data: &TableData, term: &Terminal) -> String {
     if !dropped.is_empty() {
         let names: Vec<&str> = dropped.iter().map(|&i| data.headers[i].as_str()).collect();
         let all: Vec<usize> = (0..data.headers.len()).collect();
-        text.push_str(&format!(
-            "\n(left out to fit {} columns: {}; COLUMNS={} shows them)",
-            term.width.unwrap_or(DEFAULT_WIDTH),
+        let width = term.width.unwrap_or(DEFAULT_WIDTH);
+        let note = format!(
+            "(left out to fit {width} columns: {}; COLUMNS={} shows them)",
             names.join(", "),
             needed_width(&min_widths(data), &all)
-        ));
+        );
+        for line in wrap_words(&note, usize::from(width)) {
+            text.push('\n');
+            text.push_str(&line);
+        }
     }
     text
+}
+
+/// `text` cut at spaces into lines of at most `width` characters (a longer word keeps a
+/// line of its own).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 fn render_fitted(data: &TableData, term: &Terminal, dropped: &[usize]) -> String {
