@@ -24,12 +24,17 @@ use crate::util::{binary, project_root};
 
 /// A long replay (hundreds of small jobs) so that a fault lands mid-run.
 pub(super) fn long_workload(dir: &Path) -> PathBuf {
+    long_workload_of(dir, 400)
+}
+
+/// [`long_workload`] with `jobs` jobs.
+pub(super) fn long_workload_of(dir: &Path, jobs: usize) -> PathBuf {
     let text = format!(
         r#"{{"schema_version": 1, "name": "long",
         "worker": {{"jobs_between_cache_clear": 3, "model_scale": 0.002}},
         "documents": [{{"id": "notes", "path": "{}"}}],
         "jobs": [{{"name": "md", "options": {{"to_formats": ["md"]}}, "documents": ["notes"]}}],
-        "repeat": 400}}"#,
+        "repeat": {jobs}}}"#,
         project_root()
             .join("fixtures/documents/release-notes.md")
             .display()
