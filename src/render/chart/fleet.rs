@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::{de, header, job_memory_chart, write_chart, y_range, ChartFile, LegendEntry, Sample};
@@ -114,14 +113,7 @@ fn draw<DB: DrawingBackend>(
     let y = y_range(all().map(|p| p.1).chain(limit));
     let mut chart = job_memory_chart(&area, (x_lo, x_hi), y)?;
     if let Some(l) = limit {
-        chart
-            .draw_series(std::iter::once(DashedPathElement::new(
-                vec![(x_lo, l), (x_hi, l)],
-                6,
-                4,
-                LIMIT_RED.stroke_width(2),
-            )))
-            .map_err(de)?;
+        super::draw_limit_line(&mut chart, (x_lo, x_hi), l)?;
     }
     // Grey ones first, so the coloured (worst) lines are drawn on top.
     for (_, _, points) in drawn.iter().skip(COLOURED_WORKERS) {

@@ -344,6 +344,23 @@ pub(crate) fn job_memory_chart<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
+/// The memory limit as a dashed red line across `x_lo..x_hi` (the fleet and sweep charts).
+pub(crate) fn draw_limit_line<DB: DrawingBackend>(
+    chart: &mut JobChart<'_, DB>,
+    (x_lo, x_hi): (f64, f64),
+    limit: f64,
+) -> std::result::Result<(), String> {
+    chart
+        .draw_series(std::iter::once(DashedPathElement::new(
+            vec![(x_lo, limit), (x_hi, limit)],
+            6,
+            4,
+            LIMIT_RED.stroke_width(2),
+        )))
+        .map_err(de)?;
+    Ok(())
+}
+
 /// A filled dot on every point of a segment: larger when the segment is a single point.
 pub(crate) fn draw_point_markers<DB: DrawingBackend>(
     chart: &mut JobChart<'_, DB>,

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::{de, header, write_chart, ChartFile, LegendEntry, Sample, DARK, FONT, GREEN, GREY};
@@ -100,14 +99,7 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(de)?;
     if let Some(l) = limit {
-        chart
-            .draw_series(std::iter::once(DashedPathElement::new(
-                vec![(x_lo, l), (x_hi, l)],
-                6,
-                4,
-                LIMIT_RED.stroke_width(2),
-            )))
-            .map_err(de)?;
+        super::draw_limit_line(&mut chart, (x_lo, x_hi), l)?;
     }
     let mut front: Vec<(f64, f64)> = dots
         .iter()
