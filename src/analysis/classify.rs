@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cycles::{cycle_groups, floor_series, Cycles, Floor};
 use super::explain::{jobs_to_decide, leak_flag, summarize, too_short, Explained};
+use super::lives::{fit_lives, split_lives};
 use super::shape::{bounded_growth, classify_pattern, warmup_length, ShapeFacts};
 use super::significance::{assess, resolution_of};
 use super::spikes::isolated_spikes;
@@ -104,19 +105,33 @@ pub struct SeriesInput {
     pub min_growth: f64,
     /// Limit for the projection, in the unit.
     pub limit: Option<f64>,
+    /// Jobs after which the worker died and was replaced (an OOM kill, a crash): the next job
+    /// starts a new worker life from the process's base. A death is not a clear: each life is
+    /// fitted on its own and the slope is the one they share (see [`super::lives`]). Planned
+    /// restarts (a `--max-jobs` policy) are clears, in `clears`.
+    pub deaths: Vec<u64>,
 }
 
 /// A series prepared for its call: points, cycles, the fitted series and its trend.
-struct Fitted {
-    points: Vec<(u64, f64)>,
-    floor: Floor,
-    fit_points: Vec<(u64, f64)>,
-    warmup_jobs: u64,
-    x: Vec<f64>,
-    y: Vec<f64>,
-    fit: TrendFit,
-    /// Job span of the fit.
-    span: f64,
+pub(super) struct Fitted {
+    pub points: Vec<(u64, f64)>,
+    /// The floor of the life the shape is judged on (the whole series without deaths).
+    pub floor: Floor,
+    /// Every fitted point (of every life).
+    pub fit_points: Vec<(u64, f64)>,
+    pub warmup_jobs: u64,
+    /// The fitted series of the life the shape is judged on.
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    pub fit: TrendFit,
+    /// Job span of the fit (summed over the lives).
+    pub span: f64,
+    /// The job the fitted line starts at (the first life's).
+    pub start_x: f64,
+    /// The points of the life the shape is judged on: all of them without deaths.
+    pub shape: std::ops::Range<usize>,
+    /// Worker lives fitted (1 without deaths).
+    pub lives: usize,
 }
 
 /// Points, cycles, warm-up and the trend fit; `Err` with the verdict when too short.
@@ -142,6 +157,10 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Box
     );
     for &i in spikes.iter().rev() {
         points.remove(i);
+    }
+    let lives = split_lives(&points, &input.deaths);
+    if lives.len() > 1 {
+        return fit_lives(input, params, points, &lives);
     }
     let n = points.len();
     let floor = floor_series(&points, &input.clears, params);
@@ -180,6 +199,7 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Box
         ),
     };
     Ok(Fitted {
+        shape: 0..points.len(),
         points,
         floor,
         fit_points,
@@ -188,6 +208,8 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Box
         y,
         fit,
         span: x_last - x_first,
+        start_x: x_first,
+        lives: 1,
     })
 }
 
@@ -211,8 +233,9 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
     let significant_up = fit.p_value < params.alpha && fit.mk_z > 0.0;
     let bounded = bounded_growth(&f.x, &f.y, params).or_else(|| {
         if cycles == Cycles::None && f.warmup_jobs > 0 {
-            let xa: Vec<f64> = f.points.iter().map(|(j, _)| *j as f64).collect();
-            let ya: Vec<f64> = f.points.iter().map(|(_, v)| *v).collect();
+            let life = &f.points[f.shape.clone()];
+            let xa: Vec<f64> = life.iter().map(|(j, _)| *j as f64).collect();
+            let ya: Vec<f64> = life.iter().map(|(_, v)| *v).collect();
             bounded_growth(&xa, &ya, params)
         } else {
             None
@@ -274,6 +297,7 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
         warmup_jobs: f.warmup_jobs,
         jobs_to_decide,
         practical: &practical,
+        lives: f.lives,
     });
     SeriesVerdict {
         series: input.name.clone(),
@@ -300,11 +324,7 @@ pub fn judge_series(input: &SeriesInput, params: &VerdictParams) -> SeriesVerdic
 /// growth being judged added to it), or the median of the fitted values when the line
 /// starts at or below zero.
 fn start_level(f: &Fitted) -> f64 {
-    let x0 = match f.floor.cycles {
-        Cycles::None => f.x[0],
-        _ => f.floor.boundaries[0] as f64,
-    };
-    let at_start = f.fit.intercept + f.fit.slope * x0;
+    let at_start = f.fit.intercept + f.fit.slope * f.start_x;
     if at_start > 0.0 {
         at_start
     } else {

@@ -84,6 +84,8 @@ pub(crate) struct Explained<'a> {
     pub warmup_jobs: u64,
     pub jobs_to_decide: Option<u64>,
     pub practical: &'a Practical,
+    /// Worker lives fitted: more than one when a worker died and was replaced.
+    pub lives: usize,
 }
 
 pub(crate) fn summarize(e: &Explained) -> String {
@@ -100,11 +102,21 @@ pub(crate) fn summarize(e: &Explained) -> String {
     );
     // Sawtooth slopes come from the seasonal fit: each position of the clear cycle (the floor
     // right after a clear, the next job, ...) compared with itself cycle after cycle.
+    // A worker that died and was replaced starts again from its base: the restart's drop is
+    // neither a clear nor growth that stopped, so the slope is the one its lives share.
+    let lives = if e.lives > 1 {
+        format!(
+            " within each of its {} worker lives (a death restarted the worker)",
+            e.lives
+        )
+    } else {
+        String::new()
+    };
     let what = match e.pattern {
         Pattern::SawtoothRisingFloor | Pattern::SawtoothFlatFloor => {
-            "series, at the same position of each clear cycle,"
+            format!("series, at the same position of each clear cycle{lives},")
         }
-        _ => "series",
+        _ => format!("series{lives}"),
     };
     let horizon = e.practical.describe(u);
     match e.call {
@@ -117,11 +129,11 @@ pub(crate) fn summarize(e: &Explained) -> String {
             input.name, e.pattern.name(), e.practical.projection
         ),
         LeakCall::NoLeak if e.bounded.is_some() => format!(
-            "{}: no leak: growth stopped (rise then flat for the last part of the run); {slope}",
+            "{}: no leak: growth stopped (rise then flat for the last part of the run); {slope}{lives}",
             input.name
         ),
         LeakCall::NoLeak => format!(
-            "{}: no leak ({}{}): {slope}",
+            "{}: no leak ({}{}): {slope}{lives}",
             input.name,
             e.pattern.name(),
             if e.warmup_jobs > 0 {
@@ -131,7 +143,7 @@ pub(crate) fn summarize(e: &Explained) -> String {
             }
         ),
         LeakCall::Inconclusive => format!(
-            "{}: inconclusive: {slope}; about {} more job(s) would decide",
+            "{}: inconclusive: {slope}{lives}; about {} more job(s) would decide",
             input.name,
             e.jobs_to_decide.unwrap_or(0)
         ),

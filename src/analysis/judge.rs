@@ -33,12 +33,15 @@ pub fn mb_series(
         clears: clear_marks(trajectory, clear_after),
         min_growth: MIN_GROWTH_MB,
         limit: trajectory.memory_limit_mb,
+        deaths: deaths(trajectory),
     }
 }
 
-/// The clears a series sees: the cache clears, and every worker restart (the last job of the
-/// old worker ends a cycle, like a clear whose after-value is not known). Whether they are
-/// cycles of a given series is decided from its data when it is judged.
+/// The clears a series sees: the cache clears, and every planned worker restart (a worker
+/// retired after its last job, a `--max-jobs` policy: the old worker's last job ends a cycle,
+/// like a clear whose after-value is not known). A restart after a death is not a clear (see
+/// [`deaths`]). Whether they are cycles of a given series is decided from its data when it is
+/// judged.
 pub fn clear_marks(
     trajectory: &Trajectory,
     clear_after: impl Fn(&ClearPoint) -> Option<f64>,
@@ -53,7 +56,10 @@ pub fn clear_marks(
         .collect();
     let cleared: std::collections::HashSet<u64> = marks.iter().map(|m| m.job).collect();
     for pair in trajectory.points.windows(2) {
-        if pair[1].worker_index != pair[0].worker_index && !cleared.contains(&pair[0].job) {
+        if pair[1].worker_index != pair[0].worker_index
+            && !cleared.contains(&pair[0].job)
+            && !died(&pair[0])
+        {
             marks.push(ClearMark {
                 job: pair[0].job,
                 after: None,
@@ -62,6 +68,22 @@ pub fn clear_marks(
     }
     marks.sort_by_key(|m| m.job);
     marks
+}
+
+/// The jobs whose worker died and was replaced: the old worker's last job `died` (killed, its
+/// `[MEMORY]` line or record never came) and the next job ran on a new worker. Each starts a
+/// new worker life of every series.
+pub fn deaths(trajectory: &Trajectory) -> Vec<u64> {
+    trajectory
+        .points
+        .windows(2)
+        .filter(|pair| pair[1].worker_index != pair[0].worker_index && died(&pair[0]))
+        .map(|pair| pair[0].job)
+        .collect()
+}
+
+fn died(point: &JobPoint) -> bool {
+    point.outcome == "died"
 }
 
 /// Every series the trajectory has: live, resident, RSS and one per census type.
@@ -93,6 +115,7 @@ pub fn series_inputs(trajectory: &Trajectory) -> Vec<SeriesInput> {
             clears: clear_marks(trajectory, |c| c.type_counts_after.get(name).copied()),
             min_growth: MIN_GROWTH_COUNT,
             limit: None,
+            deaths: deaths(trajectory),
         });
     }
     inputs.retain(|s| !s.points.is_empty());
@@ -120,6 +143,7 @@ pub fn judge_run(trajectory: &Trajectory, params: &VerdictParams) -> RunVerdict 
                 clears: vec![],
                 min_growth: MIN_GROWTH_MB,
                 limit: None,
+                deaths: vec![],
             };
             judge_series(&empty, params)
         });

@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod from_records;
 pub mod gate;
 pub mod judge;
+mod lives;
 
 pub mod series;
 mod shape;

@@ -20,6 +20,7 @@ fn seed_like(points: &[(u64, f64)], clears: &[(u64, f64)]) -> SeriesInput {
             .collect(),
         min_growth: 1.0,
         limit: Some(3072.0),
+        deaths: vec![],
     }
 }
 
@@ -169,6 +170,7 @@ fn series_not_reset_by_clears_is_judged_on_every_point() {
             clears,
             min_growth: 1.0,
             limit: None,
+            deaths: vec![],
         };
         let v = judge_series(&input, &params);
         assert_eq!(
@@ -204,6 +206,7 @@ fn series_reset_by_clears_is_judged_on_its_floor() {
             .collect(),
         min_growth: 1.0,
         limit: None,
+        deaths: vec![],
     };
     let v = judge_series(&input, &params);
     assert_eq!(
@@ -263,4 +266,65 @@ fn synthetic_sawtooth_run_judges_every_series() {
     for name in ["live_mb", "rss_mb"] {
         assert_eq!(get(name).pattern, Pattern::SawtoothRisingFloor, "{name}");
     }
+}
+
+/// SYNTHETIC: a worker growing 10 MB per job from its 900 MB base is OOM-killed at ~1300 MB
+/// every 40 jobs and replaced, with no cache clears. Read as clears (before), every life's
+/// minimum is its base: a flat floor, no leak, while the worker dies every 40 jobs. Fitted
+/// life by life it is the 10 MB/job leak; the same series with planned restarts (`--max-jobs`
+/// policy: restarts passed as clears) stays a sawtooth whose floor does not rise.
+#[test]
+fn deaths_start_new_lives_and_planned_restarts_stay_clears() {
+    let params = VerdictParams::default();
+    let points: Vec<(u64, f64)> = (1..=160u64)
+        .map(|j| {
+            let since = (j - 1) % 40;
+            (j, 900.0 + 10.0 * since as f64 + ((j * 7) % 3) as f64)
+        })
+        .collect();
+    let input = |deaths: Vec<u64>, clears: Vec<ClearMark>| SeriesInput {
+        name: "rss_mb".into(),
+        unit: "MB".into(),
+        points: points.clone(),
+        clears,
+        min_growth: 1.0,
+        limit: Some(1300.0),
+        deaths,
+    };
+    let died = judge_series(&input(vec![40, 80, 120], vec![]), &params);
+    assert_eq!(died.call, LeakCall::Leak, "{}", died.summary);
+    assert!((died.slope_per_job - 10.0).abs() < 0.5, "{}", died.summary);
+    assert!(died.summary.contains("4 worker lives"), "{}", died.summary);
+    let planned: Vec<ClearMark> = [40, 80, 120]
+        .iter()
+        .map(|&job| ClearMark { job, after: None })
+        .collect();
+    let retired = judge_series(&input(vec![], planned), &params);
+    assert_ne!(retired.call, LeakCall::Leak, "{}", retired.summary);
+    assert_eq!(
+        retired.pattern,
+        Pattern::SawtoothFlatFloor,
+        "{}",
+        retired.summary
+    );
+}
+
+/// A plateau that dies once (a crash, not growth) is still a plateau in both lives.
+#[test]
+fn a_flat_worker_that_crashed_once_is_not_a_leak() {
+    let params = VerdictParams::default();
+    let points: Vec<(u64, f64)> = (1..=60u64)
+        .map(|j| (j, 700.0 + ((j * 5) % 3) as f64))
+        .collect();
+    let input = SeriesInput {
+        name: "rss_mb".into(),
+        unit: "MB".into(),
+        points,
+        clears: vec![],
+        min_growth: 1.0,
+        limit: None,
+        deaths: vec![30],
+    };
+    let v = judge_series(&input, &params);
+    assert_eq!(v.call, LeakCall::NoLeak, "{}", v.summary);
 }

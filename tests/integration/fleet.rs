@@ -81,8 +81,9 @@ fn three_workers_are_judged_alone_and_listed_worst_first() {
     let json = &run.json;
     let order = names(json);
     assert_eq!(order.len(), 3, "{order:?}");
-    // The leaking worker first; every row no better than the one before it.
-    assert_eq!(order[0], LEAK, "{order:?}");
+    // The leaking workers first (the one that died and leaks 8 MB/job, then 2 MB/job); every
+    // row no better than the one before it.
+    assert_eq!(order, [RESTART, LEAK, PLATEAU], "{order:?}");
     let ws = json["workers"].as_array().expect("workers");
     for pair in ws.windows(2) {
         let (a, b) = (rank(&pair[0]), rank(&pair[1]));
@@ -118,6 +119,7 @@ fn three_workers_are_judged_alone_and_listed_worst_first() {
         assert!(report.join("report.md").is_file(), "{}", report.display());
     }
     assert_eq!(worker(json, LEAK)["call"], "leak");
+    assert_eq!(worker(json, RESTART)["call"], "leak", "a death is not a clear");
     // The restarted worker: one job died (no [MEMORY] line), one restart.
     let restart = worker(json, RESTART);
     assert_eq!(restart["deaths"], 1, "{restart}");
@@ -157,7 +159,7 @@ fn a_folder_is_every_log_in_it_sorted() {
     let run = logs(&[&dir], &["--json", "--no-report"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut got = names(&run.json);
-    assert_eq!(got[0], "pod-b", "the leak first: {got:?}");
+    assert_eq!(got, ["pod-c", "pod-b", "pod-a"], "the worst leak first: {got:?}");
     got.sort();
     assert_eq!(got, ["pod-a", "pod-b", "pod-c"]);
     assert_eq!(run.json["judged"], 3);

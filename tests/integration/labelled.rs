@@ -376,6 +376,7 @@ pub fn make(kind: Kind, n: usize, sigma: f64, phi: f64, rng: &mut ChaCha8Rng) ->
             clears,
             min_growth: 1.0,
             limit: None,
+            deaths: vec![],
         },
     }
 }

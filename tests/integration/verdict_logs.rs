@@ -144,3 +144,20 @@ fn a_real_docling_360_job_plateau_is_slow_growth_not_a_leak() {
     let slope = v["slope_mb_per_job"].as_f64().unwrap_or(f64::NAN);
     assert!(slope.abs() < 0.1, "a plateau's slope: {v}");
 }
+
+/// SYNTHETIC: a worker retaining 8 MB per job (a clear every 3 jobs frees 80-84 MB) is killed
+/// in job 56 and a fresh worker retains the same from its own start. Before, the restart's
+/// drop was read as a clear and the floor's rise-then-drop as growth that stopped: `no leak
+/// (sawtooth_flat_floor)`, +7.67 MB/job. A death is not a clear: each worker life is fitted
+/// on its own and the slope they share is the 8 MB/job retained.
+#[test]
+fn a_worker_killed_and_restarted_is_not_read_as_a_cleared_cache() {
+    let json = logs_json("worker-restart-90-jobs.log");
+    let v = &json["verdict"];
+    assert_eq!(v["call"], "leak", "{v}");
+    assert_eq!(v["pattern"], "sawtooth_rising_floor", "{v}");
+    let slope = v["slope_mb_per_job"].as_f64().unwrap_or(0.0);
+    assert!((slope - 8.0).abs() <= 0.5, "slope {slope}");
+    let summary = v["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("2 worker lives"), "{summary}");
+}
