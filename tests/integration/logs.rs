@@ -382,12 +382,16 @@ fn a_replays_worker_log_gives_the_replays_rss_verdict() {
             rss.summary
         );
         assert_eq!(v["leak"], serde_json::to_value(rss.leak).expect("leak"));
-        // And the verdict is the one the workload was built to show.
+        // And the verdict is the one the workload was built to show: the replay's headline
+        // (allocator live bytes, which do not depend on timing). RSS under jemalloc also
+        // follows its time-based purging: on a loaded machine the seed's 20-job RSS floor was
+        // once `inconclusive` (+0.44 MB/job, CI -0.001 to +0.806), which is what the log
+        // must then say too (checked above), not what the workload was built to show.
         assert_eq!(
-            (rss.call, rss.pattern),
+            (replay.primary.call, replay.primary.pattern),
             expected,
             "{workload}: {}",
-            rss.summary
+            replay.primary.summary
         );
         let slope = v["slope_mb_per_job"].as_f64().unwrap_or(f64::NAN);
         assert!(
