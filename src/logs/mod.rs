@@ -2,6 +2,7 @@
 //! a replay, and turning them into a replayable workload ([`record`]). One parser
 //! ([`LogParser`], fed a line at a time) reads whole files and live tails ([`LogTail`]).
 
+pub mod chunked;
 pub mod feed;
 pub mod limits;
 pub mod parse;

@@ -6,18 +6,19 @@
 //! be absent, lines of other programs are skipped. A line carrying one of the worker's tags
 //! whose needed fields cannot be read is counted and reported, never fatal.
 
-use std::io::BufRead;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::chunked;
 use super::feed::LogParser;
 use super::limits::{
     check_count, check_mb, check_signed_mb, plausible_duration, plausible_size, Implausible,
     LogError, LogLimits,
 };
 use crate::analysis::{ClearPoint, JobPoint, SourceKind, Trajectory};
-use crate::bounded::{InputKinds, Line, LineReader};
+use crate::bounded::{open_input, InputKinds, Line, LineReader};
 use crate::worker::loglines::strip_level_prefix;
 
 /// How many unreadable lines are kept as examples.
@@ -109,15 +110,29 @@ const TAGS: &[&str] = &[
 ];
 
 /// Find the worker tag of a line (the leftmost `[TAG]`) and the text after it. No
-/// allocation: each `[` of the line (memchr) is tried against the tags.
+/// allocation: at each `[` of the line (memchr) the text up to the next `]` is looked up
+/// among the tags (no tag holds a `]`, so this is the tag the `[` starts, if any).
 pub(super) fn find_tag(line: &str) -> Option<(&'static str, &str)> {
-    for pos in memchr::memchr_iter(b'[', line.as_bytes()) {
-        // `[` is ASCII: the byte after it starts a character.
-        let rest = &line[pos + 1..];
-        for tag in TAGS {
-            if let Some(body) = rest.strip_prefix(tag).and_then(|r| r.strip_prefix(']')) {
-                return Some((tag, body.trim()));
+    const LONGEST: usize = {
+        let (mut i, mut most) = (0, 0);
+        while i < TAGS.len() {
+            if TAGS[i].len() > most {
+                most = TAGS[i].len();
             }
+            i += 1;
+        }
+        most
+    };
+    let bytes = line.as_bytes();
+    for pos in memchr::memchr_iter(b'[', bytes) {
+        let window = &bytes[pos + 1..bytes.len().min(pos + 2 + LONGEST)];
+        let Some(close) = memchr::memchr(b']', window) else {
+            continue;
+        };
+        // `[` and `]` are ASCII: both ends are character boundaries.
+        let name = &line[pos + 1..pos + 1 + close];
+        if let Some(tag) = TAGS.iter().find(|t| **t == name) {
+            return Some((tag, line[pos + 2 + close..].trim()));
         }
     }
     None
@@ -176,6 +191,17 @@ impl From<Implausible> for LineError {
 
 type Source = (String, String, Option<u64>);
 
+/// Whether `text` has a `[` followed by an ASCII digit or `+`: what the counts of a source line
+/// (`[1/2]`, read as `usize`) start with. Lines without one are not source lines.
+fn may_be_source(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'[', bytes).any(|pos| {
+        bytes
+            .get(pos + 1)
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'+')
+    })
+}
+
 /// `  [1/2] file: report.pdf (442.9 KB)`: `None` when the line is not a source line.
 fn parse_source(message: &str) -> Option<Result<Source, Implausible>> {
     let rest = message.trim_start().strip_prefix('[')?;
@@ -200,6 +226,9 @@ pub(super) struct Builder {
     /// Records of the closed jobs (the job, its documents and sources): with the clears and
     /// the open job, bounded by `max_records`.
     pub(super) records_closed: u64,
+    /// Started at a clean boundary inside a log ([`LogParser::continued`]): lines were read
+    /// before, so a `[WORKER START]` starts a new worker.
+    pub(super) continued: bool,
 }
 
 impl Builder {
@@ -243,9 +272,12 @@ impl Builder {
 
     /// Read one line; `Err` when a tagged line cannot be read or says something impossible.
     pub(super) fn line(&mut self, text: &str) -> Result<(), LineError> {
-        let message = strip_level_prefix(text);
         // A source line first: a document name holding a tag (`[MEMORY] ...`) is a name.
-        if let Some(source) = parse_source(message) {
+        // (Only a line with a `[` before a digit or `+` can be one: `[1/2]`.)
+        if let Some(source) = may_be_source(text)
+            .then(|| parse_source(strip_level_prefix(text)))
+            .flatten()
+        {
             let source = source?;
             if let Some(task) = self.current.as_mut().and_then(|j| j.task.as_mut()) {
                 task.sources.push(source);
@@ -258,7 +290,8 @@ impl Builder {
         };
         match tag {
             "WORKER START" => {
-                if self.log.workers_started > 0
+                if self.continued
+                    || self.log.workers_started > 0
                     || !self.log.jobs.is_empty()
                     || self.current.is_some()
                 {
@@ -489,15 +522,31 @@ pub fn parse_file(path: &Path) -> crate::Result<ParsedLog> {
 /// Parse a log file: a regular file or a pipe (`<(kubectl logs ...)`), never a directory or a
 /// device; read within `limits`.
 pub fn parse_file_with(path: &Path, limits: &LogLimits) -> crate::Result<ParsedLog> {
-    let lines = LineReader::open(
+    let origin = path.display().to_string();
+    let file = open_input(path, InputKinds::RegularOrPipe).map_err(LogError::from)?;
+    // A long regular file: one parser per core over its chunks, when they stitch cleanly.
+    if let Some(len) = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+    {
+        let chunks = chunked::chunks_for(len, limits);
+        if chunks > 1 {
+            if let Some(log) = chunked::parse_chunked(&file, path, &origin, len, chunks, limits) {
+                return Ok(log);
+            }
+        }
+    }
+    // `read_at` above never moved the file's position: this reads from the start.
+    let lines = LineReader::new(
+        BufReader::with_capacity(64 * 1024, file),
         path,
-        InputKinds::RegularOrPipe,
         limits.max_line_bytes,
         limits.max_total_bytes,
         "max_total_bytes of a log",
-    )
-    .map_err(LogError::from)?;
-    Ok(read_lines(lines, &path.display().to_string(), limits)?)
+    );
+    Ok(read_lines(lines, &origin, limits)?)
 }
 
 fn read_lines<R: BufRead>(
@@ -516,19 +565,7 @@ fn read_lines<R: BufRead>(
 impl ParsedLog {
     /// The trajectory: one point per job (RSS from `[MEMORY]`), clears from `[CACHE CLEAR]`.
     pub fn trajectory(&self, memory_limit_mb: Option<f64>) -> Trajectory {
-        let points = self
-            .jobs
-            .iter()
-            .map(|j| JobPoint {
-                job: j.job,
-                worker_index: j.worker_index,
-                outcome: j.outcome.clone(),
-                duration_secs: j.duration_secs,
-                rss_mb: j.rss_mb,
-                kind: j.kind(),
-                ..JobPoint::default()
-            })
-            .collect();
+        let points = job_points(&self.jobs);
         Trajectory {
             source: SourceKind::Log,
             origin: self.origin.clone(),
@@ -540,6 +577,45 @@ impl ParsedLog {
             unreadable_lines: self.unreadable_count,
         }
     }
+}
+
+/// Below this many jobs the points are made on one thread.
+const PARALLEL_MIN_JOBS: usize = 50_000;
+
+/// The trajectory's points of `jobs`, in order; a long log's on every core (each point is
+/// made from its job alone).
+fn job_points(jobs: &[LogJob]) -> Vec<JobPoint> {
+    let point = |j: &LogJob| JobPoint {
+        job: j.job,
+        worker_index: j.worker_index,
+        outcome: j.outcome.clone(),
+        duration_secs: j.duration_secs,
+        rss_mb: j.rss_mb,
+        kind: j.kind(),
+        ..JobPoint::default()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if jobs.len() < PARALLEL_MIN_JOBS || cores < 2 {
+        return jobs.iter().map(point).collect();
+    }
+    let mut parts = jobs.chunks(jobs.len().div_ceil(cores));
+    let mine = parts.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .map(|part| scope.spawn(move || part.iter().map(point).collect::<Vec<_>>()))
+            .collect();
+        let mut points = Vec::with_capacity(jobs.len());
+        points.extend(mine.iter().map(point));
+        for handle in handles {
+            // A point that panicked (a bug) panics here, as it would on one thread.
+            points.extend(
+                handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        points
+    })
 }
 
 #[cfg(test)]
