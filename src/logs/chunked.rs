@@ -24,8 +24,9 @@ use crate::bounded::BoundedError;
 pub const PARALLEL_MIN_BYTES: u64 = 32 * 1024 * 1024;
 /// The most chunks (threads) a file is cut into.
 const MAX_CHUNKS: usize = 8;
-/// Bytes read at a time.
-const BLOCK_BYTES: usize = 1024 * 1024;
+/// Bytes read at a time: small enough to stay in a core's cache between the kernel's copy and
+/// the line split.
+const BLOCK_BYTES: usize = 128 * 1024;
 /// How far past a cut's nominal place a `[MEMORY]` line is looked for.
 const MAX_CUT_SEARCH_BYTES: u64 = 16 * 1024 * 1024;
 

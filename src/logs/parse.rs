@@ -55,7 +55,8 @@ pub struct LogJob {
     pub job: u64,
     pub worker_index: u32,
     pub job_id: Option<String>,
-    pub task: Option<LogTask>,
+    /// Boxed: most of a job's size, and a long log holds hundreds of thousands of jobs.
+    pub task: Option<Box<LogTask>>,
     pub documents: Vec<LogDocument>,
     /// `success`, `failed` or `died` (no `[MEMORY]` line before the worker restarted or the log ended).
     pub outcome: String,
@@ -362,7 +363,7 @@ impl Builder {
                     }),
                     sources: vec![],
                 };
-                self.job().task = Some(task);
+                self.job().task = Some(Box::new(task));
             }
             "DOC OK" | "DOC ✓" | "DOC FAILED" | "DOC ✗" => {
                 let (name, rest) = body.split_once(" | ").unwrap_or((body, ""));
