@@ -145,25 +145,60 @@ pub(super) fn may_be_read(bytes: &[u8]) -> bool {
     memchr::memchr(b'[', bytes).is_some()
 }
 
-/// `key=value` fields separated by ` | ` (the parts of `body.split(" | ")`, found with
-/// memchr on `|` instead of a substring searcher built per call).
-fn field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
-    let bytes = body.as_bytes();
-    let mut start = 0;
-    loop {
+/// The parts of `body.split(" | ")`, found with memchr on `|` instead of a substring searcher
+/// built per call.
+struct Parts<'a> {
+    body: &'a str,
+    /// Where the next part starts; `None` after the last.
+    start: Option<usize>,
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let start = self.start?;
+        let bytes = self.body.as_bytes();
         let end = memchr::memchr_iter(b'|', &bytes[start..])
             .map(|i| start + i)
             .find(|&j| j > start && bytes[j - 1] == b' ' && bytes.get(j + 1) == Some(&b' '))
             .map(|j| j - 1);
+        self.start = end.map(|e| e + 3);
         // ` | ` is ASCII: both ends are character boundaries.
-        let part = &body[start..end.unwrap_or(body.len())];
-        if let Some((k, v)) = part.split_once('=') {
-            if k.trim() == key {
-                return Some(v.trim());
+        Some(&self.body[start..end.unwrap_or(self.body.len())])
+    }
+}
+
+fn parts(body: &str) -> Parts<'_> {
+    Parts {
+        body,
+        start: Some(0),
+    }
+}
+
+/// The value of the first `key=value` part of `body` whose key is `key` (both trimmed).
+fn field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    parts(body).find_map(|part| {
+        let (k, v) = part.split_once('=')?;
+        (k.trim() == key).then(|| v.trim())
+    })
+}
+
+/// [`field`] of each of `keys`, in one pass over the parts.
+fn fields<'a, const N: usize>(body: &'a str, keys: [&str; N]) -> [Option<&'a str>; N] {
+    let mut out = [None; N];
+    for part in parts(body) {
+        let Some((k, v)) = part.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        for (slot, key) in out.iter_mut().zip(keys) {
+            if slot.is_none() && k == key {
+                *slot = Some(v.trim());
             }
         }
-        start = end? + 3;
     }
+    out
 }
 
 /// `1115MB`, `1115 MB`, `1115.5MB` -> MiB (any finite or infinite number; checked by the caller).
@@ -336,7 +371,19 @@ impl Builder {
                 }
             }
             "TASK START" => {
-                let documents = match field(body, "documents") {
+                let [documents, task_id, task_type, total_size, pipeline, ocr, formats] = fields(
+                    body,
+                    [
+                        "documents",
+                        "task_id",
+                        "type",
+                        "total_size",
+                        "pipeline",
+                        "ocr",
+                        "formats",
+                    ],
+                );
+                let documents = match documents {
                     Some(d) => {
                         let n: u64 = d
                             .parse()
@@ -346,16 +393,16 @@ impl Builder {
                     None => None,
                 };
                 let task = LogTask {
-                    task_id: field(body, "task_id").map(str::to_string),
-                    task_type: field(body, "type").map(str::to_string),
+                    task_id: task_id.map(str::to_string),
+                    task_type: task_type.map(str::to_string),
                     documents,
-                    total_size_bytes: match field(body, "total_size") {
+                    total_size_bytes: match total_size {
                         Some(t) => plausible_size("total_size", t)?,
                         None => None,
                     },
-                    pipeline: field(body, "pipeline").map(str::to_string),
-                    ocr: field(body, "ocr").map(str::to_string),
-                    formats: field(body, "formats").map(|f| {
+                    pipeline: pipeline.map(str::to_string),
+                    ocr: ocr.map(str::to_string),
+                    formats: formats.map(|f| {
                         f.split(',')
                             .map(|s| s.trim().to_string())
                             .filter(|s| !s.is_empty())
@@ -370,11 +417,12 @@ impl Builder {
                 if name.trim().is_empty() {
                     return Err("DOC line without a document name".into());
                 }
-                let size_bytes = match field(rest, "size") {
+                let [size, pages, time] = fields(rest, ["size", "pages", "time"]);
+                let size_bytes = match size {
                     Some(s) => Some(plausible_size("size", s)?.ok_or("DOC line: unreadable size")?),
                     None => None,
                 };
-                let pages = match field(rest, "pages") {
+                let pages = match pages {
                     Some(p) => Some(p.parse().map_err(|_| "DOC line: pages is not a number")?),
                     None => None,
                 };
@@ -383,7 +431,7 @@ impl Builder {
                     ok: matches!(tag, "DOC OK" | "DOC ✓"),
                     size_bytes,
                     pages,
-                    time_secs: match field(rest, "time") {
+                    time_secs: match time {
                         Some(t) => plausible_duration("time", t)?,
                         None => None,
                     },
