@@ -3,7 +3,8 @@
 //! One parser, two ways of feeding it.
 
 use super::limits::{LogError, LogLimits};
-use super::parse::{find_tag, may_be_read, Builder, LineError, LogJob, ParsedLog};
+use super::parse::{Builder, LineError, LogJob, ParsedLog};
+use super::text::{find_tag, may_be_read};
 use crate::bounded::Line;
 
 /// An incremental parser of a worker log. Feed it lines in order; read the jobs closed so far

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod parse;
 pub mod record;
 pub mod tail;
+mod text;
 
 use std::path::Path;
 
