@@ -10,6 +10,10 @@
 #
 #   bash benches/logs_scale.sh [ROUNDS] [LINES] [JOBS]     # defaults: 5, 10000000, 100000
 #
+# With SCALE_BASE_BIN=/path/to/an/older/docling-memprof, every round of 1. also runs that
+# binary's `logs` (the before beside the after, in the same rounds), and the two JSON outputs
+# are compared byte for byte at the end. SCALE_NO_BUILD=1 skips the build.
+#
 # Prints Markdown tables for BENCHMARKS.md. The inputs are written under $SCALE_DIR (default a
 # temporary folder, removed at the end; ~1 GB for the log).
 set -euo pipefail
@@ -18,7 +22,7 @@ ROUNDS="${1:-5}"
 LINES="${2:-10000000}"
 JOBS="${3:-100000}"
 BIN="$PWD/target/release/docling-memprof"
-[ -n "${SCALE_NO_BUILD:-}" ] || cargo build --release --quiet
+[ -n "${SCALE_NO_BUILD:-}" ] || cargo build --release --locked --quiet
 if [ -n "${SCALE_DIR:-}" ]; then
     DIR="$SCALE_DIR"
     mkdir -p "$DIR"
@@ -31,10 +35,11 @@ RUN="$DIR/run-$JOBS"
 [ -s "$LOG" ] || python3 benches/gen_scale_inputs.py log "$LOG" "$LINES"
 [ -s "$RUN/jobs.jsonl" ] || python3 benches/gen_scale_inputs.py run "$RUN" "$JOBS"
 
-python3 - "$BIN" "$LOG" "$RUN" "$ROUNDS" <<'PY'
-import os, statistics, subprocess, sys, time
+python3 - "$BIN" "$LOG" "$RUN" "$ROUNDS" "${SCALE_BASE_BIN:-}" "$DIR" <<'PY'
+import filecmp, os, statistics, subprocess, sys, time
 
 binary, log, run, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+base, out_dir = sys.argv[5], sys.argv[6]
 
 def timed(cmd, keep=False):
     """Wall seconds, peak RSS (MiB), CPU seconds (user + system) and, with `keep`, stdout of
@@ -56,10 +61,11 @@ with open(log, "rb") as f:  # warm the page cache
         pass
 grep = ["grep", "-c", "MEMORY", log]
 logs = [binary, "logs", log, "--no-charts", "--no-report", "--json"]
+runs = [("grep", grep), ("logs", logs)] + ([("base", [base] + logs[1:])] if base else [])
 rows = []
 load = os.getloadavg()[0]
 for r in range(rounds):
-    order = [("grep", grep), ("logs", logs)] if r % 2 == 0 else [("logs", logs), ("grep", grep)]
+    order = runs if r % 2 == 0 else runs[::-1]
     got = {name: timed(cmd, keep=name == "grep") for name, cmd in order}
     rows.append(got)
 ratios = [g["logs"][0] / g["grep"][0] for g in rows]
@@ -67,15 +73,36 @@ cpu_ratios = [g["logs"][2] / g["grep"][2] for g in rows]
 size = os.path.getsize(log)
 lines = int(subprocess.run(["wc", "-l", log], capture_output=True, text=True).stdout.split()[0])
 memory = rows[0]["grep"][3].decode().strip()
-print(f"log: {lines} lines, {size / 1e6:.0f} MB, {memory} [MEMORY] lines; load average {load:.1f} at the start\n")
-print("| round | grep -c MEMORY wall (CPU) | logs --json wall (CPU) | wall ratio | CPU ratio | grep peak RSS | logs peak RSS |")
-print("|---|---|---|---|---|---|---|")
+print(f"log: {lines} lines, {size / 1e6:.0f} MB, {memory} [MEMORY] lines; load average {load:.1f} at the start, "
+      f"{os.getloadavg()[0]:.1f} at the end\n")
+head = "| round | grep -c MEMORY wall (CPU) | logs --json wall (CPU) | wall ratio | CPU ratio | grep peak RSS | logs peak RSS |"
+if base:
+    head += " before: logs wall (CPU) | before: wall ratio | before: peak RSS |"
+print(head)
+print("|---" * (head.count("|") - 1) + "|")
 for i, g in enumerate(rows):
-    print(f"| {i + 1} | {g['grep'][0]:.2f} s ({g['grep'][2]:.2f} s) | {g['logs'][0]:.2f} s ({g['logs'][2]:.2f} s) "
-          f"| {ratios[i]:.1f}x | {cpu_ratios[i]:.1f}x | {g['grep'][1]:.0f} MiB | {g['logs'][1]:.0f} MiB |")
+    row = (f"| {i + 1} | {g['grep'][0]:.2f} s ({g['grep'][2]:.2f} s) | {g['logs'][0]:.2f} s ({g['logs'][2]:.2f} s) "
+           f"| {ratios[i]:.1f}x | {cpu_ratios[i]:.1f}x | {g['grep'][1]:.0f} MiB | {g['logs'][1]:.0f} MiB |")
+    if base:
+        row += (f" {g['base'][0]:.2f} s ({g['base'][2]:.2f} s) | {g['base'][0] / g['grep'][0]:.1f}x "
+                f"| {g['base'][1]:.0f} MiB |")
+    print(row)
 print(f"\nmedian ratio logs / grep: wall {statistics.median(ratios):.1f}x, CPU {statistics.median(cpu_ratios):.1f}x "
       f"(median logs {statistics.median(g['logs'][0] for g in rows):.2f} s, "
-      f"grep {statistics.median(g['grep'][0] for g in rows):.2f} s)\n")
+      f"grep {statistics.median(g['grep'][0] for g in rows):.2f} s)")
+if base:
+    base_ratios = [g["base"][0] / g["grep"][0] for g in rows]
+    print(f"before (SCALE_BASE_BIN): median wall ratio {statistics.median(base_ratios):.1f}x, "
+          f"median logs {statistics.median(g['base'][0] for g in rows):.2f} s")
+    outs = []
+    for name, cmd in runs[1:]:
+        path = os.path.join(out_dir, f"logs-{name}.json")
+        with open(path, "wb") as f:
+            subprocess.run(cmd, stdout=f, stderr=subprocess.DEVNULL, check=True)
+        outs.append(path)
+    same = filecmp.cmp(outs[0], outs[1], shallow=False)
+    print(f"JSON of logs and of the before binary byte for byte identical: {'yes' if same else 'NO'}")
+print()
 
 jobs = os.path.join(run, "jobs.jsonl")
 with open(jobs, "rb") as f:

@@ -290,7 +290,37 @@ impl SlopeSet {
             all.sort_unstable_by(|a, b| a.total_cmp(b));
             return ranks.iter().map(|&r| all[r as usize]).collect();
         }
-        ranks.iter().map(|&r| self.select_one(r)).collect()
+        self.select_each(&ranks)
+    }
+
+    /// [`Self::select_one`] of each rank, the ranks on as many threads as there are cores
+    /// (each selection is seeded by its rank alone: the same slopes on any number of threads).
+    fn select_each(&self, ranks: &[u64]) -> Vec<f64> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if ranks.len() < 2 || cores < 2 {
+            return ranks.iter().map(|&r| self.select_one(r)).collect();
+        }
+        let per_thread = ranks.len().div_ceil(cores);
+        std::thread::scope(|scope| {
+            let mut parts = ranks.chunks(per_thread);
+            let mine = parts.next().unwrap_or_default();
+            let handles: Vec<_> = parts
+                .map(|part| {
+                    scope
+                        .spawn(move || part.iter().map(|&r| self.select_one(r)).collect::<Vec<_>>())
+                })
+                .collect();
+            let mut out: Vec<f64> = mine.iter().map(|&r| self.select_one(r)).collect();
+            for handle in handles {
+                // A selection that panicked (a bug) panics here, as it would on one thread.
+                out.extend(
+                    handle
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                );
+            }
+            out
+        })
     }
 
     /// The median of the slopes (the mean of the two middle ones for an even count).

@@ -86,6 +86,10 @@ fn run_one(
     params: &VerdictParams,
 ) -> crate::Result<i32> {
     let analysis = analyse_file(log, &args.limits.limits(), limit_mb, params)?;
+    if args.json && args.no_report {
+        // No report written or shown: its input (a copy of the trajectory) is not built.
+        return print_json(&analysis).map(|()| 0);
+    }
     let input = log_report_input(&analysis);
     let written = if args.no_report {
         Vec::new()
@@ -101,9 +105,7 @@ fn run_one(
         render::write_report(&out, &input, &opts)?
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&analysis)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        crate::cli::print(&text)?;
+        print_json(&analysis)?;
         for path in &written {
             eprintln!("wrote {}", path.display());
         }
@@ -114,6 +116,24 @@ fn run_one(
         }
     }
     Ok(0)
+}
+
+/// `value` as pretty JSON and a newline on stdout, written as it is serialised (the JSON of a
+/// long log's trajectory is hundreds of MB: never built as one string).
+fn print_json(value: &impl serde::Serialize) -> crate::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let stdout_error = |e| crate::Error::io("writing to stdout", e);
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
+        if e.is_io() {
+            stdout_error(std::io::Error::from(e))
+        } else {
+            crate::Error::Internal(e.to_string())
+        }
+    })?;
+    writeln!(out)
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)
 }
 
 /// Many logs: one fleet report; exit 2 (after writing it) when a log could not be read.
@@ -139,9 +159,7 @@ fn run_fleet(
     let outcome = fleet::run_fleet(&logs, &config)?;
     let report = &outcome.report;
     if args.json {
-        let text = serde_json::to_string_pretty(report)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        crate::cli::print(&text)?;
+        print_json(report)?;
         for path in &outcome.written {
             eprintln!("wrote {}", path.display());
         }

@@ -3,7 +3,8 @@
 //! One parser, two ways of feeding it.
 
 use super::limits::{LogError, LogLimits};
-use super::parse::{find_tag, may_be_read, Builder, LineError, LogJob, ParsedLog};
+use super::parse::{Builder, LineError, LogJob, ParsedLog};
+use super::text::{find_tag, may_be_read};
 use crate::bounded::Line;
 
 /// An incremental parser of a worker log. Feed it lines in order; read the jobs closed so far
@@ -34,10 +35,39 @@ impl LogParser {
                 current: None,
                 worker_index: 0,
                 records_closed: 0,
+                continued: false,
             },
             limits,
             origin: origin.to_string(),
         }
+    }
+
+    /// A parser for the lines after a clean boundary of a log (see
+    /// [`LogParser::at_clean_boundary`]): it reads them as the parser of the whole log would,
+    /// with job numbers, worker indexes and line numbers counted from the boundary
+    /// ([`super::chunked`] adds the offsets).
+    pub(super) fn continued(origin: &str, limits: LogLimits) -> LogParser {
+        let mut parser = LogParser::new(origin, limits);
+        parser.builder.continued = true;
+        parser
+    }
+
+    /// Whether the next line is read the same by this parser and by a [`LogParser::continued`]
+    /// one: no job open, and something read already (a `[WORKER START]` then starts a new
+    /// worker).
+    pub(super) fn at_clean_boundary(&self) -> bool {
+        let b = &self.builder;
+        b.current.is_none() && (b.continued || b.log.workers_started > 0 || !b.log.jobs.is_empty())
+    }
+
+    /// Records kept so far (see [`LogLimits::max_records`]).
+    pub(super) fn records(&self) -> u64 {
+        self.builder.count_records()
+    }
+
+    /// The 0-based index of the worker the next job runs in.
+    pub(super) fn worker_index(&self) -> u32 {
+        self.builder.worker_index
     }
 
     /// What the log said so far: closed jobs, clears, line counts (the open job is not in it).
@@ -59,10 +89,21 @@ impl LogParser {
     /// Read one line. Lines that cannot be read are counted and reported; a number that reads
     /// but cannot be true or a passed record bound is an error naming the line.
     pub fn feed(&mut self, line: &Line) -> Result<(), LogError> {
+        self.feed_bytes(line.number, line.offset, &line.bytes, line.full_len)
+    }
+
+    /// [`LogParser::feed`] of a line given by its parts: 1-based number, byte offset in the
+    /// file, its bytes (without `\n`, cut to the line bound) and its full length.
+    pub(super) fn feed_bytes(
+        &mut self,
+        line_no: u64,
+        offset: u64,
+        line_bytes: &[u8],
+        full_len: u64,
+    ) -> Result<(), LogError> {
         let builder = &mut self.builder;
         builder.log.lines_total += 1;
-        let line_no = line.number;
-        let mut bytes = line.bytes.as_slice();
+        let mut bytes = line_bytes;
         while let Some(rest) = bytes.strip_suffix(b"\r") {
             bytes = rest;
         }
@@ -71,11 +112,11 @@ impl LogParser {
             builder.log.lines_other += 1;
             return Ok(());
         }
-        if line.truncated() {
+        if full_len > line_bytes.len() as u64 {
             let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
             let reason = format!(
                 "{} bytes long, past the {}-byte line bound (max_line_bytes): skipped",
-                line.full_len, self.limits.max_line_bytes
+                full_len, self.limits.max_line_bytes
             );
             builder.unreadable(line_no, &reason, &text);
             return Ok(());
@@ -93,7 +134,7 @@ impl LogParser {
                     let reason = format!(
                         "not valid UTF-8 at byte {} of the line (file offset {})",
                         at + 1,
-                        line.offset + at as u64
+                        offset + at as u64
                     );
                     builder.unreadable(line_no, &reason, &lossy);
                 } else {

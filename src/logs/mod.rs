@@ -2,11 +2,13 @@
 //! a replay, and turning them into a replayable workload ([`record`]). One parser
 //! ([`LogParser`], fed a line at a time) reads whole files and live tails ([`LogTail`]).
 
+pub mod chunked;
 pub mod feed;
 pub mod limits;
 pub mod parse;
 pub mod record;
 pub mod tail;
+mod text;
 
 use std::path::Path;
 

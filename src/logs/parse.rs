@@ -6,18 +6,20 @@
 //! be absent, lines of other programs are skipped. A line carrying one of the worker's tags
 //! whose needed fields cannot be read is counted and reported, never fatal.
 
-use std::io::BufRead;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::chunked;
 use super::feed::LogParser;
 use super::limits::{
     check_count, check_mb, check_signed_mb, plausible_duration, plausible_size, Implausible,
     LogError, LogLimits,
 };
+use super::text::{field, fields, find_tag, may_be_source, parse_mb, parse_source};
 use crate::analysis::{ClearPoint, JobPoint, SourceKind, Trajectory};
-use crate::bounded::{InputKinds, Line, LineReader};
+use crate::bounded::{open_input, InputKinds, Line, LineReader};
 use crate::worker::loglines::strip_level_prefix;
 
 /// How many unreadable lines are kept as examples.
@@ -54,7 +56,8 @@ pub struct LogJob {
     pub job: u64,
     pub worker_index: u32,
     pub job_id: Option<String>,
-    pub task: Option<LogTask>,
+    /// Boxed: most of a job's size, and a long log holds hundreds of thousands of jobs.
+    pub task: Option<Box<LogTask>>,
     pub documents: Vec<LogDocument>,
     /// `success`, `failed` or `died` (no `[MEMORY]` line before the worker restarted or the log ended).
     pub outcome: String,
@@ -90,72 +93,6 @@ pub struct ParsedLog {
     pub unreadable: Vec<UnreadableLine>,
 }
 
-const TAGS: &[&str] = &[
-    "WORKER START",
-    "JOB EXEC",
-    "JOB START",
-    "TASK START",
-    "DOC OK",
-    "DOC ✓",
-    "DOC FAILED",
-    "DOC ✗",
-    "TASK SUCCESS",
-    "TASK FAILED",
-    "JOB SUCCESS",
-    "JOB FAILED",
-    "JOB ERROR",
-    "MEMORY",
-    "CACHE CLEAR",
-];
-
-/// Find the worker tag of a line (the leftmost `[TAG]`) and the text after it. No
-/// allocation: each `[` of the line (memchr) is tried against the tags.
-pub(super) fn find_tag(line: &str) -> Option<(&'static str, &str)> {
-    for pos in memchr::memchr_iter(b'[', line.as_bytes()) {
-        // `[` is ASCII: the byte after it starts a character.
-        let rest = &line[pos + 1..];
-        for tag in TAGS {
-            if let Some(body) = rest.strip_prefix(tag).and_then(|r| r.strip_prefix(']')) {
-                return Some((tag, body.trim()));
-            }
-        }
-    }
-    None
-}
-
-/// Whether a line can hold anything the parser reads: every tag and every source line
-/// (`  [1/1] file: ...`) has a `[`. Lines without one are counted as other lines unread.
-pub(super) fn may_be_read(bytes: &[u8]) -> bool {
-    memchr::memchr(b'[', bytes).is_some()
-}
-
-/// `key=value` fields separated by ` | ` (the parts of `body.split(" | ")`, found with
-/// memchr on `|` instead of a substring searcher built per call).
-fn field<'a>(body: &'a str, key: &str) -> Option<&'a str> {
-    let bytes = body.as_bytes();
-    let mut start = 0;
-    loop {
-        let end = memchr::memchr_iter(b'|', &bytes[start..])
-            .map(|i| start + i)
-            .find(|&j| j > start && bytes[j - 1] == b' ' && bytes.get(j + 1) == Some(&b' '))
-            .map(|j| j - 1);
-        // ` | ` is ASCII: both ends are character boundaries.
-        let part = &body[start..end.unwrap_or(body.len())];
-        if let Some((k, v)) = part.split_once('=') {
-            if k.trim() == key {
-                return Some(v.trim());
-            }
-        }
-        start = end? + 3;
-    }
-}
-
-/// `1115MB`, `1115 MB`, `1115.5MB` -> MiB (any finite or infinite number; checked by the caller).
-fn parse_mb(text: &str) -> Option<f64> {
-    let number = text.trim().strip_suffix("MB")?.trim();
-    number.parse::<f64>().ok()
-}
-
 /// Why a tagged line was not taken: unreadable (counted, reported), or implausible (fatal).
 pub(super) enum LineError {
     Unreadable(&'static str),
@@ -174,25 +111,6 @@ impl From<Implausible> for LineError {
     }
 }
 
-type Source = (String, String, Option<u64>);
-
-/// `  [1/2] file: report.pdf (442.9 KB)`: `None` when the line is not a source line.
-fn parse_source(message: &str) -> Option<Result<Source, Implausible>> {
-    let rest = message.trim_start().strip_prefix('[')?;
-    let (counts, rest) = rest.split_once("] ")?;
-    let (a, b) = counts.split_once('/')?;
-    a.parse::<usize>().ok()?;
-    b.parse::<usize>().ok()?;
-    let (kind, rest) = rest.split_once(": ")?;
-    Some(match rest.rfind(" (") {
-        Some(open) if rest.ends_with(')') => {
-            plausible_size("source size", &rest[open + 2..rest.len() - 1])
-                .map(|size| (kind.to_string(), rest[..open].to_string(), size))
-        }
-        _ => Ok((kind.to_string(), rest.to_string(), None)),
-    })
-}
-
 pub(super) struct Builder {
     pub(super) log: ParsedLog,
     pub(super) current: Option<LogJob>,
@@ -200,6 +118,9 @@ pub(super) struct Builder {
     /// Records of the closed jobs (the job, its documents and sources): with the clears and
     /// the open job, bounded by `max_records`.
     pub(super) records_closed: u64,
+    /// Started at a clean boundary inside a log ([`LogParser::continued`]): lines were read
+    /// before, so a `[WORKER START]` starts a new worker.
+    pub(super) continued: bool,
 }
 
 impl Builder {
@@ -243,9 +164,12 @@ impl Builder {
 
     /// Read one line; `Err` when a tagged line cannot be read or says something impossible.
     pub(super) fn line(&mut self, text: &str) -> Result<(), LineError> {
-        let message = strip_level_prefix(text);
         // A source line first: a document name holding a tag (`[MEMORY] ...`) is a name.
-        if let Some(source) = parse_source(message) {
+        // (Only a line with a `[` before a digit or `+` can be one: `[1/2]`.)
+        if let Some(source) = may_be_source(text)
+            .then(|| parse_source(strip_level_prefix(text)))
+            .flatten()
+        {
             let source = source?;
             if let Some(task) = self.current.as_mut().and_then(|j| j.task.as_mut()) {
                 task.sources.push(source);
@@ -258,7 +182,8 @@ impl Builder {
         };
         match tag {
             "WORKER START" => {
-                if self.log.workers_started > 0
+                if self.continued
+                    || self.log.workers_started > 0
                     || !self.log.jobs.is_empty()
                     || self.current.is_some()
                 {
@@ -302,7 +227,19 @@ impl Builder {
                 }
             }
             "TASK START" => {
-                let documents = match field(body, "documents") {
+                let [documents, task_id, task_type, total_size, pipeline, ocr, formats] = fields(
+                    body,
+                    [
+                        "documents",
+                        "task_id",
+                        "type",
+                        "total_size",
+                        "pipeline",
+                        "ocr",
+                        "formats",
+                    ],
+                );
+                let documents = match documents {
                     Some(d) => {
                         let n: u64 = d
                             .parse()
@@ -312,16 +249,16 @@ impl Builder {
                     None => None,
                 };
                 let task = LogTask {
-                    task_id: field(body, "task_id").map(str::to_string),
-                    task_type: field(body, "type").map(str::to_string),
+                    task_id: task_id.map(str::to_string),
+                    task_type: task_type.map(str::to_string),
                     documents,
-                    total_size_bytes: match field(body, "total_size") {
+                    total_size_bytes: match total_size {
                         Some(t) => plausible_size("total_size", t)?,
                         None => None,
                     },
-                    pipeline: field(body, "pipeline").map(str::to_string),
-                    ocr: field(body, "ocr").map(str::to_string),
-                    formats: field(body, "formats").map(|f| {
+                    pipeline: pipeline.map(str::to_string),
+                    ocr: ocr.map(str::to_string),
+                    formats: formats.map(|f| {
                         f.split(',')
                             .map(|s| s.trim().to_string())
                             .filter(|s| !s.is_empty())
@@ -329,18 +266,19 @@ impl Builder {
                     }),
                     sources: vec![],
                 };
-                self.job().task = Some(task);
+                self.job().task = Some(Box::new(task));
             }
             "DOC OK" | "DOC ✓" | "DOC FAILED" | "DOC ✗" => {
                 let (name, rest) = body.split_once(" | ").unwrap_or((body, ""));
                 if name.trim().is_empty() {
                     return Err("DOC line without a document name".into());
                 }
-                let size_bytes = match field(rest, "size") {
+                let [size, pages, time] = fields(rest, ["size", "pages", "time"]);
+                let size_bytes = match size {
                     Some(s) => Some(plausible_size("size", s)?.ok_or("DOC line: unreadable size")?),
                     None => None,
                 };
-                let pages = match field(rest, "pages") {
+                let pages = match pages {
                     Some(p) => Some(p.parse().map_err(|_| "DOC line: pages is not a number")?),
                     None => None,
                 };
@@ -349,7 +287,7 @@ impl Builder {
                     ok: matches!(tag, "DOC OK" | "DOC ✓"),
                     size_bytes,
                     pages,
-                    time_secs: match field(rest, "time") {
+                    time_secs: match time {
                         Some(t) => plausible_duration("time", t)?,
                         None => None,
                     },
@@ -489,15 +427,31 @@ pub fn parse_file(path: &Path) -> crate::Result<ParsedLog> {
 /// Parse a log file: a regular file or a pipe (`<(kubectl logs ...)`), never a directory or a
 /// device; read within `limits`.
 pub fn parse_file_with(path: &Path, limits: &LogLimits) -> crate::Result<ParsedLog> {
-    let lines = LineReader::open(
+    let origin = path.display().to_string();
+    let file = open_input(path, InputKinds::RegularOrPipe).map_err(LogError::from)?;
+    // A long regular file: one parser per core over its chunks, when they stitch cleanly.
+    if let Some(len) = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+    {
+        let chunks = chunked::chunks_for(len, limits);
+        if chunks > 1 {
+            if let Some(log) = chunked::parse_chunked(&file, path, &origin, len, chunks, limits) {
+                return Ok(log);
+            }
+        }
+    }
+    // `read_at` above never moved the file's position: this reads from the start.
+    let lines = LineReader::new(
+        BufReader::with_capacity(64 * 1024, file),
         path,
-        InputKinds::RegularOrPipe,
         limits.max_line_bytes,
         limits.max_total_bytes,
         "max_total_bytes of a log",
-    )
-    .map_err(LogError::from)?;
-    Ok(read_lines(lines, &path.display().to_string(), limits)?)
+    );
+    Ok(read_lines(lines, &origin, limits)?)
 }
 
 fn read_lines<R: BufRead>(
@@ -516,19 +470,7 @@ fn read_lines<R: BufRead>(
 impl ParsedLog {
     /// The trajectory: one point per job (RSS from `[MEMORY]`), clears from `[CACHE CLEAR]`.
     pub fn trajectory(&self, memory_limit_mb: Option<f64>) -> Trajectory {
-        let points = self
-            .jobs
-            .iter()
-            .map(|j| JobPoint {
-                job: j.job,
-                worker_index: j.worker_index,
-                outcome: j.outcome.clone(),
-                duration_secs: j.duration_secs,
-                rss_mb: j.rss_mb,
-                kind: j.kind(),
-                ..JobPoint::default()
-            })
-            .collect();
+        let points = job_points(&self.jobs);
         Trajectory {
             source: SourceKind::Log,
             origin: self.origin.clone(),
@@ -540,6 +482,45 @@ impl ParsedLog {
             unreadable_lines: self.unreadable_count,
         }
     }
+}
+
+/// Below this many jobs the points are made on one thread.
+const PARALLEL_MIN_JOBS: usize = 50_000;
+
+/// The trajectory's points of `jobs`, in order; a long log's on every core (each point is
+/// made from its job alone).
+fn job_points(jobs: &[LogJob]) -> Vec<JobPoint> {
+    let point = |j: &LogJob| JobPoint {
+        job: j.job,
+        worker_index: j.worker_index,
+        outcome: j.outcome.clone(),
+        duration_secs: j.duration_secs,
+        rss_mb: j.rss_mb,
+        kind: j.kind(),
+        ..JobPoint::default()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if jobs.len() < PARALLEL_MIN_JOBS || cores < 2 {
+        return jobs.iter().map(point).collect();
+    }
+    let mut parts = jobs.chunks(jobs.len().div_ceil(cores));
+    let mine = parts.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .map(|part| scope.spawn(move || part.iter().map(point).collect::<Vec<_>>()))
+            .collect();
+        let mut points = Vec::with_capacity(jobs.len());
+        points.extend(mine.iter().map(point));
+        for handle in handles {
+            // A point that panicked (a bug) panics here, as it would on one thread.
+            points.extend(
+                handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        points
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The log reader on the seed's formats.
 
 use super::*;
+use crate::logs::text::TAGS;
 
 fn parse(text: &str) -> ParsedLog {
     parse_reader(text.as_bytes(), "test").expect("in-memory read")

@@ -1,0 +1,291 @@
+//! A long log file read on every core: the file is cut at line boundaries into one chunk per
+//! core, each chunk is read by its own [`LogParser`] (the one parser `watch` runs too), and
+//! the chunks' jobs, clears and counts are stitched in order.
+//!
+//! A cut is placed right after a `[MEMORY]` line (the line that closes a job), and it is kept
+//! only when the parser of the chunk before it ends with no job open and something read
+//! ([`LogParser::at_clean_boundary`]): the parser of the whole file is then in a state that a
+//! [`LogParser::continued`] parser reproduces, so the next chunk reads exactly as it would
+//! have, with job numbers, worker indexes and line numbers shifted by what the chunks before
+//! counted. When a cut is not clean, a chunk hits an error or a bound, or the records of all
+//! chunks pass `max_records`, the file is read again by one parser from its start: the
+//! result (and the error, naming its line) is always the sequential one.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use super::feed::LogParser;
+use super::limits::{LogError, LogLimits};
+use super::parse::ParsedLog;
+use crate::bounded::BoundedError;
+
+/// Files shorter than this are read by one parser (threads cost more than they save).
+pub const PARALLEL_MIN_BYTES: u64 = 32 * 1024 * 1024;
+/// The most chunks (threads) a file is cut into.
+const MAX_CHUNKS: usize = 8;
+/// Bytes read at a time: small enough to stay in a core's cache between the kernel's copy and
+/// the line split.
+const BLOCK_BYTES: usize = 128 * 1024;
+/// How far past a cut's nominal place a `[MEMORY]` line is looked for.
+const MAX_CUT_SEARCH_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How many chunks a file of `len` bytes is cut into on this machine (1: read sequentially).
+pub fn chunks_for(len: u64, limits: &LogLimits) -> usize {
+    if len < PARALLEL_MIN_BYTES || len > limits.max_total_bytes {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_CHUNKS)
+}
+
+fn read_error(path: &Path, offset: u64, source: std::io::Error) -> LogError {
+    LogError::Input(BoundedError::Read {
+        path: path.to_path_buf(),
+        offset,
+        source,
+    })
+}
+
+/// `read_at` that retries when interrupted; 0 at the end of the file.
+fn read_block(file: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<usize, LogError> {
+    loop {
+        match file.read_at(buf, at) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(path, at, e)),
+        }
+    }
+}
+
+/// Feed the lines of `file` from byte `start` (a line start) to byte `end` (a line start; `None`:
+/// to the end of the file, at most `max_total_bytes`) to `parser`, numbered from 1. Lines are
+/// cut to `max_line_bytes` as [`crate::bounded::LineReader`] cuts them.
+fn feed_range(
+    parser: &mut LogParser,
+    file: &File,
+    path: &Path,
+    (start, end): (u64, Option<u64>),
+    limits: &LogLimits,
+) -> Result<(), LogError> {
+    let max_line = limits.max_line_bytes;
+    let mut buf = vec![0u8; BLOCK_BYTES];
+    // The start of a line that runs past the block: its bytes (cut), full length and offset.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut carry_len = 0u64;
+    let mut carry_at: Option<u64> = None;
+    let mut number = 0u64;
+    let mut pos = start;
+    loop {
+        let want = end.map_or(BLOCK_BYTES as u64, |e| (e - pos).min(BLOCK_BYTES as u64));
+        if want == 0 {
+            break;
+        }
+        let n = read_block(file, path, &mut buf[..want as usize], pos)?;
+        if n == 0 {
+            break;
+        }
+        if end.is_none() && pos + n as u64 > limits.max_total_bytes {
+            return Err(LogError::Input(BoundedError::TooLarge {
+                path: path.to_path_buf(),
+                max_bytes: limits.max_total_bytes,
+                what: "max_total_bytes of a log".into(),
+            }));
+        }
+        let data = &buf[..n];
+        let mut line_start = 0usize;
+        for nl in memchr::memchr_iter(b'\n', data) {
+            let piece = &data[line_start..nl];
+            number += 1;
+            if let Some(at) = carry_at.take() {
+                let room = max_line.saturating_sub(carry.len());
+                carry.extend_from_slice(&piece[..piece.len().min(room)]);
+                parser.feed_bytes(number, at, &carry, carry_len + piece.len() as u64)?;
+                carry.clear();
+                carry_len = 0;
+            } else {
+                let kept = &piece[..piece.len().min(max_line)];
+                parser.feed_bytes(number, pos + line_start as u64, kept, piece.len() as u64)?;
+            }
+            line_start = nl + 1;
+        }
+        let rest = &data[line_start..];
+        if !rest.is_empty() {
+            carry_at.get_or_insert(pos + line_start as u64);
+            let room = max_line.saturating_sub(carry.len());
+            carry.extend_from_slice(&rest[..rest.len().min(room)]);
+            carry_len += rest.len() as u64;
+        }
+        pos += n as u64;
+    }
+    // A last line without its `\n`.
+    if let Some(at) = carry_at {
+        parser.feed_bytes(number + 1, at, &carry, carry_len)?;
+    }
+    Ok(())
+}
+
+/// The start of the line after the first `[MEMORY]` line at or after `from` (searched up to
+/// [`MAX_CUT_SEARCH_BYTES`] on, before `len`), or `None`.
+fn cut_after_memory(
+    file: &File,
+    path: &Path,
+    from: u64,
+    len: u64,
+) -> Result<Option<u64>, LogError> {
+    let finder = memchr::memmem::Finder::new(b"[MEMORY]");
+    let mut buf = vec![0u8; BLOCK_BYTES];
+    let mut at = from;
+    while at < len && at - from < MAX_CUT_SEARCH_BYTES {
+        let n = read_block(file, path, &mut buf, at)?;
+        if n == 0 {
+            break;
+        }
+        let data = &buf[..n];
+        // A tag across the block's end is found in the next block (read 7 bytes back).
+        if let Some(tag) = finder.find(data) {
+            if let Some(nl) = memchr::memchr(b'\n', &data[tag..]) {
+                let cut = at + (tag + nl + 1) as u64;
+                return Ok((cut < len).then_some(cut));
+            }
+        }
+        at += n.saturating_sub(7).max(1) as u64;
+    }
+    Ok(None)
+}
+
+/// Chunk starts: 0, then about every `len / chunks` bytes, each after a `[MEMORY]` line.
+fn cuts(file: &File, path: &Path, len: u64, chunks: usize) -> Result<Vec<u64>, LogError> {
+    let mut starts = vec![0u64];
+    for k in 1..chunks as u64 {
+        let nominal = len / chunks as u64 * k;
+        let from = nominal.max(starts.last().copied().unwrap_or(0));
+        if let Some(cut) = cut_after_memory(file, path, from, len)? {
+            if starts.last().is_some_and(|&s| cut > s) {
+                starts.push(cut);
+            }
+        }
+    }
+    Ok(starts)
+}
+
+/// One chunk's parser after its lines (or the error that stopped it).
+type ChunkResult = Result<LogParser, LogError>;
+
+fn parse_chunk(
+    file: &File,
+    path: &Path,
+    origin: &str,
+    range: (u64, Option<u64>),
+    limits: &LogLimits,
+) -> ChunkResult {
+    let mut parser = if range.0 == 0 {
+        LogParser::new(origin, limits.clone())
+    } else {
+        LogParser::continued(origin, limits.clone())
+    };
+    feed_range(&mut parser, file, path, range, limits)?;
+    Ok(parser)
+}
+
+/// Stitch the chunks' logs in order; `None` when a cut was not clean or `max_records` is passed.
+fn stitch(parsers: Vec<LogParser>, limits: &LogLimits) -> Option<ParsedLog> {
+    let last = parsers.len().saturating_sub(1);
+    if parsers[..last].iter().any(|p| !p.at_clean_boundary()) {
+        return None;
+    }
+    let mut records = 0u64;
+    let mut out: Option<ParsedLog> = None;
+    let (mut job_offset, mut worker_offset, mut line_offset) = (0u64, 0u32, 0u64);
+    for parser in parsers {
+        records += parser.records();
+        let workers = parser.worker_index();
+        let mut log = parser.finish();
+        for job in &mut log.jobs {
+            job.job += job_offset;
+            job.worker_index += worker_offset;
+        }
+        for clear in &mut log.clears {
+            clear.job += job_offset;
+        }
+        for bad in &mut log.unreadable {
+            bad.line += line_offset;
+        }
+        job_offset += log.jobs.len() as u64;
+        worker_offset += workers;
+        line_offset += log.lines_total;
+        match out.as_mut() {
+            None => out = Some(log),
+            Some(all) => append(all, log),
+        }
+    }
+    (records <= limits.max_records).then_some(out).flatten()
+}
+
+fn append(all: &mut ParsedLog, log: ParsedLog) {
+    all.jobs.extend(log.jobs);
+    all.clears.extend(log.clears);
+    all.workers_started += log.workers_started;
+    if log.jobs_between_cache_clear.is_some() {
+        all.jobs_between_cache_clear = log.jobs_between_cache_clear;
+    }
+    all.lines_total += log.lines_total;
+    all.lines_other += log.lines_other;
+    all.unreadable_count += log.unreadable_count;
+    let room = super::parse::UNREADABLE_EXAMPLES.saturating_sub(all.unreadable.len());
+    all.unreadable.extend(log.unreadable.into_iter().take(room));
+}
+
+/// Read the regular file `file` (`len` bytes when opened) in `chunks` chunks on as many
+/// threads; `None` when the sequential read must decide (an unclean cut, an error, a bound).
+/// The last chunk reads to the end of the file, as a sequential read would.
+pub fn parse_chunked(
+    file: &File,
+    path: &Path,
+    origin: &str,
+    len: u64,
+    chunks: usize,
+    limits: &LogLimits,
+) -> Option<ParsedLog> {
+    let starts = cuts(file, path, len, chunks.max(1)).ok()?;
+    parse_at(file, path, origin, &starts, limits)
+}
+
+/// [`parse_chunked`] with the chunks starting at `starts` (line starts, increasing, from 0).
+pub(super) fn parse_at(
+    file: &File,
+    path: &Path,
+    origin: &str,
+    starts: &[u64],
+    limits: &LogLimits,
+) -> Option<ParsedLog> {
+    let ranges: Vec<(u64, Option<u64>)> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (s, starts.get(i + 1).copied()))
+        .collect();
+    let (first, rest) = ranges.split_first()?;
+    let results: Vec<ChunkResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .iter()
+            .map(|&range| scope.spawn(move || parse_chunk(file, path, origin, range, limits)))
+            .collect();
+        let mut results = vec![parse_chunk(file, path, origin, *first, limits)];
+        for handle in handles {
+            // A chunk that panicked (a bug) panics here as the sequential read would.
+            results.push(
+                handle
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        results
+    });
+    let parsers: Vec<LogParser> = results.into_iter().collect::<Result<_, _>>().ok()?;
+    stitch(parsers, limits)
+}
+
+#[cfg(test)]
+#[path = "chunked_tests.rs"]
+mod tests;
