@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
 WORKLOAD="${2:-fixtures/workloads/seed-20-jobs.json}"
 BIN="$PWD/target/release/docling-memprof"
-[ -n "${PEERS_NO_BUILD:-}" ] || cargo build --release --quiet
+[ -n "${PEERS_NO_BUILD:-}" ] || cargo build --release --locked --quiet
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 

@@ -13,9 +13,9 @@ use clap::Args;
 use crate::cancel::Cancel;
 use crate::cli::summary::RunSummary;
 use crate::cli::timestamped_report_dir;
-use crate::cli::worker_flags::WorkerArgs;
+use crate::cli::worker_flags::{SitesFlag, WorkerArgs};
 use crate::engine::{analyse_folder, analyse_run, Progress, Replay, ReplayConfig, RunAnalysis};
-use crate::record::{CensusPolicy, Isolation, PurgeMode, RunStatus, SitesMode, SnapshotDetail};
+use crate::record::{CensusPolicy, Isolation, PurgeMode, RunStatus, SnapshotDetail};
 use crate::render::{self, RenderOptions, Terminal};
 use crate::{Error, Result};
 
@@ -68,12 +68,12 @@ pub struct ReplayArgs {
     /// Kill a job still running after this many seconds (RQ's default is 14400).
     #[arg(long, default_value_t = 14400.0)]
     pub job_timeout: f64,
-    /// Allocation sites per snapshot: `exact` (dhat, one profiler per job; needs
-    /// `--allocator dhat`, writes dhat-heap.json) or `sampled` (jemalloc, estimates with
-    /// standard errors), for the core; `tracemalloc` for --worker docling (slow). Top sites
-    /// go in each snapshot, the rest in profile.jsonl.
+    /// Allocation sites per snapshot: `off` (the default), `sampled` (the core under jemalloc:
+    /// estimates with standard errors, symbolised by this process), `exact` (dhat, one
+    /// profiler per job; needs `--allocator dhat`, writes dhat-heap.json), or `tracemalloc`
+    /// for --worker docling (slow). Top sites go in each snapshot, the rest in profile.jsonl.
     #[arg(long, value_enum)]
-    pub sites: Option<SitesMode>,
+    pub sites: Option<SitesFlag>,
     /// Live objects by type (on by default). For --worker docling, when Python's `gc` census
     /// runs: `auto` (every job while it costs under 5% of the jobs' time, else after each
     /// clear and every k-th job), `every` or `off`.
@@ -187,7 +187,8 @@ fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> 
         (true, _) => CensusPolicy::Off,
         (false, policy) => policy.unwrap_or_default(),
     };
-    let backend = args.worker.backend(args.sites, census)?;
+    let sites = args.sites.and_then(SitesFlag::mode);
+    let backend = args.worker.backend(sites, census)?;
     Ok(ReplayConfig {
         backend,
         isolation,
@@ -198,7 +199,7 @@ fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> 
         purge: args.purge,
         smaps: args.smaps,
         sample_interval: crate::observe::sampler::DEFAULT_INTERVAL,
-        sites: args.sites,
+        sites,
         census: census != CensusPolicy::Off,
     })
 }

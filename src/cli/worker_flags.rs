@@ -20,6 +20,33 @@ pub enum WorkerChoice {
     Docling,
 }
 
+/// `--sites`: a site mode, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SitesFlag {
+    /// No allocation sites.
+    Off,
+    /// dhat, one profiler per job (the core under `--allocator dhat`).
+    Exact,
+    /// The sampling tracker over jemalloc (the core under jemalloc).
+    Sampled,
+    /// Python's tracemalloc (`--worker docling`).
+    Tracemalloc,
+}
+
+impl SitesFlag {
+    /// The mode asked for; `None` for `off`. Not given at all, sites are off too: sampled
+    /// sites are opt-in until their wall-time targets are shown (BENCHMARKS.md, "Where the
+    /// sampled mode's cost went").
+    pub fn mode(self) -> Option<SitesMode> {
+        match self {
+            SitesFlag::Off => None,
+            SitesFlag::Exact => Some(SitesMode::Exact),
+            SitesFlag::Sampled => Some(SitesMode::Sampled),
+            SitesFlag::Tracemalloc => Some(SitesMode::Tracemalloc),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
     /// The worker: the Rust core, or the real docling worker code (see docs/docling-worker.md).
@@ -113,5 +140,36 @@ fn check_core_sites(sites: Option<SitesMode>, allocator: AllocatorKind) -> Resul
             "--sites tracemalloc is Python's: use it with --worker docling".into(),
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[arg(long, value_enum)]
+        sites: Option<SitesFlag>,
+    }
+
+    fn sites(argv: &[&str]) -> Option<SitesMode> {
+        let argv = std::iter::once("replay").chain(argv.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(argv)
+            .expect("flags parse")
+            .sites
+            .and_then(SitesFlag::mode)
+    }
+
+    #[test]
+    fn sites_off_is_a_value_and_the_default() {
+        assert_eq!(sites(&[]), None);
+        assert_eq!(sites(&["--sites", "off"]), None);
+        assert_eq!(sites(&["--sites", "sampled"]), Some(SitesMode::Sampled));
+        assert_eq!(sites(&["--sites", "exact"]), Some(SitesMode::Exact));
+        assert_eq!(
+            sites(&["--sites", "tracemalloc"]),
+            Some(SitesMode::Tracemalloc)
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod events;
 pub mod finish;
 pub mod fleet;
 pub mod folder;
+mod job_record;
 pub mod live;
 pub mod manifest;
 pub mod metrics;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{emit, Event, Observer};
 use super::folder::{FolderWriter, RunFolder};
+use super::job_record::{limit_crossed_by, record_of, send, JobIds};
 use super::manifest::{new_manifest, now_rfc3339};
 use super::worker::{outside_reading, start_worker, StartFailure};
 use crate::backend::process::memory_limit_reason;
@@ -85,7 +86,23 @@ struct Run<'a> {
     warnings: Vec<String>,
     /// Symbolises sampled sites as their snapshots arrive.
     sites: super::sites::RunSites,
+    /// The next job, built (and with sampled sites, already sent) while the previous job's
+    /// record was finished.
+    queued: Option<Queued>,
 }
+
+/// A job built before its turn: with sampled sites it is sent to a worker that stays as soon
+/// as the previous job's `job_done` has been read, so the worker runs it while the parent
+/// symbolises the previous job's snapshots (measured: BENCHMARKS.md, "Where the sampled
+/// mode's cost went").
+struct Queued {
+    request: OutgoingJob,
+    /// Whether the send succeeded, and when it happened; `None` while not sent.
+    sent: Option<(bool, Instant)>,
+}
+
+/// A worker started for this job, whose `WorkerStarted` (with its baseline) is still to come.
+struct Fresh(Option<crate::record::Snapshot>);
 
 impl<'w> Replay<'w> {
     pub fn new(loaded: &'w LoadedWorkload, config: ReplayConfig, out_dir: &Path) -> Replay<'w> {
@@ -133,6 +150,7 @@ impl<'w> Replay<'w> {
                 &self.out_dir,
                 self.config.sites == Some(SitesMode::Sampled),
             ),
+            queued: None,
         };
         emit(
             &mut all,
@@ -141,17 +159,34 @@ impl<'w> Replay<'w> {
             },
         )?;
         let planned = self.loaded.workload.job_count();
-        for (index, spec) in self.loaded.workload.planned_jobs().enumerate() {
+        let early = run.sites.is_sampled();
+        let mut specs = self.loaded.workload.planned_jobs().enumerate().peekable();
+        while let Some((index, spec)) = specs.next() {
             let job = index as u64 + 1;
-            if let Some(signal) = cancel.reason() {
+            let queued = run.queued.take();
+            // A job already sent is waited for: its wait sees the cancellation itself.
+            let sent = queued.as_ref().is_some_and(|q| q.sent.is_some());
+            if let Some(signal) = cancel.reason().filter(|_| !sent) {
                 run.end = Some((
                     RunStatus::Interrupted,
                     format!("interrupted ({signal}) before job {job}"),
                 ));
                 break;
             }
-            let request = super::request::job_request(job, spec, &files)?;
-            if !run.job(&mut all, request, planned)? {
+            let queued = match queued {
+                Some(queued) => queued,
+                None => Queued {
+                    request: super::request::job_request(job, spec, &files)?,
+                    sent: None,
+                },
+            };
+            let next = match specs.peek() {
+                Some(&(i, next)) if early => {
+                    Some(super::request::job_request(i as u64 + 1, next, &files)?)
+                }
+                _ => None,
+            };
+            if !run.job(&mut all, queued, next, planned)? {
                 break;
             }
         }
@@ -184,20 +219,28 @@ impl<'w> Replay<'w> {
 
 impl Run<'_> {
     /// Run one job on the current worker (starting one when needed). `false` ends the run.
+    /// `next`, when given, is sent as soon as this job's `job_done` is read (sampled sites).
     fn job(
         &mut self,
         observers: &mut [&mut dyn Observer],
-        request: OutgoingJob,
+        queued: Queued,
+        next: Option<OutgoingJob>,
         planned: u64,
     ) -> Result<bool> {
+        let Queued { request, sent } = queued;
         let job = request.job.job;
-        let mut worker = match self.current.take() {
-            Some(worker) => worker,
-            None => match self.start(observers)? {
-                Some(worker) => worker,
+        let (mut worker, fresh) = match self.current.take() {
+            Some(worker) => (worker, None),
+            None => match self.start()? {
+                Some((worker, fresh)) => (worker, Some(fresh)),
                 None => return Ok(false),
             },
         };
+        // Sent before the events: a fresh worker's baseline is symbolised while it runs.
+        let (sent, sent_at) = sent.unwrap_or_else(|| send(&mut worker, &request));
+        if let Some(Fresh(baseline)) = fresh {
+            self.started(observers, &worker, baseline)?;
+        }
         emit(
             observers,
             Event::JobStarted {
@@ -206,11 +249,9 @@ impl Run<'_> {
                 planned,
             },
         )?;
-        worker.reset_peak();
-        worker.jobs_sent += 1;
         let ids = JobIds::of(&request.job);
-        let waited = if worker.send_job(&request) {
-            let deadline = self.config.job_timeout.map(|t| Instant::now() + t);
+        let waited = if sent {
+            let deadline = self.config.job_timeout.map(|t| sent_at + t);
             worker.wait_message(deadline, self.cancel, |w| {
                 // A progress tick that fails (a closed terminal) must not stop the job.
                 let _ = emit(
@@ -225,7 +266,7 @@ impl Run<'_> {
         };
         match waited {
             Ok(FromWorker::JobDone(done)) if done.job == job => {
-                self.done(observers, worker, *done, ids)
+                self.done(observers, worker, *done, ids, next)
             }
             Ok(other) => {
                 let detail = match &other {
@@ -245,8 +286,9 @@ impl Run<'_> {
         }
     }
 
-    /// Start a worker; `None` (with the run's end set) when it cannot start.
-    fn start(&mut self, observers: &mut [&mut dyn Observer]) -> Result<Option<WorkerProcess>> {
+    /// Start a worker; `None` (with the run's end set) when it cannot start. Its
+    /// `WorkerStarted` is [`Run::started`]'s, once its first job is sent.
+    fn start(&mut self) -> Result<Option<(WorkerProcess, Fresh)>> {
         let index = self.manifest.workers_started;
         let settings = protocol::WorkerSettings {
             max_jobs: self.config.max_jobs,
@@ -255,21 +297,7 @@ impl Run<'_> {
         match start_worker(self.config, &self.folder_dir, index, settings, self.cancel) {
             Ok((worker, baseline)) => {
                 self.manifest.workers_started += 1;
-                if let Some(mut b) = baseline {
-                    self.sites.snapshot(&mut b, 0, worker.pid);
-                    self.warnings.extend(self.sites.new_warnings());
-                    self.manifest.baselines.push(b);
-                }
-                emit(
-                    observers,
-                    Event::WorkerStarted {
-                        worker_index: index,
-                        pid: worker.pid,
-                        baseline: self.manifest.baselines.last(),
-                        manifest: &self.manifest,
-                    },
-                )?;
-                Ok(Some(worker))
+                Ok(Some((worker, Fresh(baseline))))
             }
             Err(StartFailure { status, message }) => {
                 let job = self.records.len() + 1;
@@ -279,17 +307,40 @@ impl Run<'_> {
         }
     }
 
-    /// A job_done arrived: make the record, enforce the limit, retire the worker when due.
+    /// A fresh worker's baseline (its sites symbolised) and its `WorkerStarted`.
+    fn started(
+        &mut self,
+        observers: &mut [&mut dyn Observer],
+        worker: &WorkerProcess,
+        baseline: Option<crate::record::Snapshot>,
+    ) -> Result<()> {
+        if let Some(mut b) = baseline {
+            self.sites.snapshot(&mut b, 0, worker.pid);
+            self.warnings.extend(self.sites.new_warnings());
+            self.manifest.baselines.push(b);
+        }
+        emit(
+            observers,
+            Event::WorkerStarted {
+                worker_index: worker.worker_index,
+                pid: worker.pid,
+                baseline: self.manifest.baselines.last(),
+                manifest: &self.manifest,
+            },
+        )
+    }
+
+    /// A job_done arrived: make the record, enforce the limit, send `next` to a worker that
+    /// stays, symbolise the record's sites, retire the worker when due.
     fn done(
         &mut self,
         observers: &mut [&mut dyn Observer],
-        worker: WorkerProcess,
+        mut worker: WorkerProcess,
         done: JobDone,
         ids: JobIds,
+        next: Option<OutgoingJob>,
     ) -> Result<bool> {
         let mut record = record_of(&worker, done, ids);
-        self.sites.record(&mut record);
-        self.warnings.extend(self.sites.new_warnings());
         if self.config.snapshots {
             outside_reading(&mut record, worker.pid);
         }
@@ -328,6 +379,15 @@ impl Run<'_> {
             return Ok(false);
         }
         let retire = self.config.isolation == Isolation::ProcessPerJob || record.recycle_requested;
+        // The worker's own readings are all in (`outside_reading` above): it may start the
+        // next job while its snapshots are symbolised.
+        self.queued = next.map(|request| {
+            let sent =
+                (!retire && self.cancel.reason().is_none()).then(|| send(&mut worker, &request));
+            Queued { request, sent }
+        });
+        self.sites.record(&mut record);
+        self.warnings.extend(self.sites.new_warnings());
         if let Some(clear) = &record.cache_clear {
             emit(
                 observers,
@@ -445,114 +505,5 @@ impl Run<'_> {
         self.manifest.status_message = message;
         self.manifest.finished_at = Some(now_rfc3339());
         self.manifest.wall_time_secs = Some(wall_time_secs);
-    }
-}
-
-/// The identifiers of a job in flight.
-struct JobIds {
-    job: u64,
-    job_id: String,
-    task_id: String,
-    workload_job: String,
-}
-
-impl JobIds {
-    fn of(request: &protocol::Job) -> JobIds {
-        JobIds {
-            job: request.job,
-            job_id: request.job_id.clone(),
-            task_id: request.task_id.clone(),
-            workload_job: request.workload_job.clone(),
-        }
-    }
-
-    fn from_record(record: &JobRecord) -> JobIds {
-        JobIds {
-            job: record.job,
-            job_id: record.job_id.clone(),
-            task_id: record.task_id.clone(),
-            workload_job: record.workload_job.clone(),
-        }
-    }
-}
-
-/// The record of a finished job from the worker's message and the parent's own readings.
-fn record_of(worker: &WorkerProcess, done: JobDone, ids: JobIds) -> JobRecord {
-    JobRecord {
-        schema_version: RECORD_SCHEMA_VERSION,
-        job: ids.job,
-        worker_index: worker.worker_index,
-        worker_pid: worker.pid,
-        worker_jobs_total: done.worker_jobs_total.unwrap_or(worker.jobs_sent),
-        job_id: ids.job_id,
-        task_id: ids.task_id,
-        workload_job: ids.workload_job,
-        outcome: done.outcome,
-        duration_secs: done.duration_secs,
-        documents: done.documents,
-        peak_rss_bytes: worker.take_peak_bytes(),
-        after_job: done.after_job,
-        cache_clear: done.cache_clear,
-        recycle_requested: done.recycle_requested,
-        logged_rss_bytes: None,
-    }
-}
-
-/// The memory-limit death a finished job's own readings prove (its peak or its after-job RSS
-/// above the limit), when the sampler did not catch it in time.
-fn limit_crossed_by(record: &JobRecord, limit_bytes: Option<u64>) -> Option<Death> {
-    let limit = limit_bytes?;
-    let after = record
-        .after_job
-        .as_ref()
-        .and_then(|s| s.process.as_ref())
-        .map(|p| p.rss_bytes);
-    let seen = record.peak_rss_bytes.max(after)?;
-    (seen > limit).then_some(Death::MemoryLimit {
-        rss_bytes: seen,
-        limit_bytes: limit,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn finished_job(peak_rss_bytes: Option<u64>) -> JobRecord {
-        JobRecord {
-            schema_version: RECORD_SCHEMA_VERSION,
-            job: 1,
-            worker_index: 0,
-            worker_pid: 1,
-            worker_jobs_total: 1,
-            job_id: "j".into(),
-            task_id: "t".into(),
-            workload_job: "w".into(),
-            outcome: JobOutcome::Success,
-            duration_secs: 0.01,
-            documents: Vec::new(),
-            peak_rss_bytes,
-            after_job: None,
-            cache_clear: None,
-            recycle_requested: false,
-            logged_rss_bytes: None,
-        }
-    }
-
-    /// Regression: on a busy machine the sampler thread can miss a short job that crossed
-    /// the memory limit; the job's own peak must still end it as a memory-limit death.
-    #[test]
-    fn memory_limit_missed_by_the_sampler_is_caught_from_the_jobs_readings() {
-        let mib = 1024 * 1024;
-        let death = limit_crossed_by(&finished_job(Some(5 * mib)), Some(mib));
-        assert!(
-            matches!(death, Some(Death::MemoryLimit { rss_bytes, .. }) if rss_bytes == 5 * mib)
-        );
-        assert_eq!(
-            limit_crossed_by(&finished_job(Some(5 * mib)), Some(10 * mib)),
-            None
-        );
-        assert_eq!(limit_crossed_by(&finished_job(Some(5 * mib)), None), None);
-        assert_eq!(limit_crossed_by(&finished_job(None), Some(mib)), None);
     }
 }

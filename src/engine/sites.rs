@@ -8,7 +8,10 @@
 //! `--sites sampled`) that thread opens this executable's debug info as soon as the run
 //! starts, while the worker starts and takes its baseline, instead of after the baseline
 //! arrives while the worker waits (measured: BENCHMARKS.md, "Where the sampled mode's cost
-//! went"). Each snapshot is then a round trip to that thread.
+//! went"). Each snapshot is then a round trip to that thread, but off the job loop's critical
+//! path: with sampled sites the replay sends the worker its next job before it symbolises the
+//! finished job's snapshots, and a fresh worker's first job before its baseline's
+//! ([`crate::engine::replay`]). The thread runs at niceness [`SYMBOLS_NICENESS`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,6 +59,7 @@ impl Service {
         std::thread::Builder::new()
             .name("symbols".into())
             .spawn(move || {
+                lower_priority();
                 let mut resolver = SiteResolver::new();
                 if preload {
                     let main = crate::alloc::module::main_binary();
@@ -81,6 +85,19 @@ impl Service {
     }
 }
 
+/// Niceness of the symbols thread: its work (mostly parsing the debug info once) yields to
+/// the measured worker when the cores are busy, instead of taking their time from it.
+const SYMBOLS_NICENESS: libc::c_int = 10;
+
+/// Lower this thread's scheduling priority to [`SYMBOLS_NICENESS`] (best effort).
+fn lower_priority() {
+    // SAFETY: gettid takes no arguments and only returns the calling thread's id.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: setpriority reads its plain integer arguments; on Linux PRIO_PROCESS with a
+    // thread id changes that thread alone (this one). A failure leaves the priority as it was.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, SYMBOLS_NICENESS) };
+}
+
 /// Symbolises the run's sampled sites.
 #[derive(Debug)]
 pub(crate) struct RunSites {
@@ -88,6 +105,8 @@ pub(crate) struct RunSites {
     /// Used when the symbols thread cannot be started (or has failed).
     local: Option<SiteResolver>,
     started: bool,
+    /// The run asked for sampled sites.
+    sampled: bool,
     dir: PathBuf,
     warnings: Vec<String>,
     /// Warnings already handed to the run.
@@ -95,12 +114,14 @@ pub(crate) struct RunSites {
 }
 
 impl RunSites {
-    /// `preload`: open this executable's symbols now, on the symbols thread.
+    /// `preload` (the run asks for sampled sites): open this executable's symbols now, on the
+    /// symbols thread.
     pub(crate) fn new(dir: &Path, preload: bool) -> RunSites {
         RunSites {
             service: preload.then(|| Service::start(true)).flatten(),
             local: None,
             started: preload,
+            sampled: preload,
             dir: dir.to_path_buf(),
             warnings: Vec::new(),
             reported: 0,
@@ -200,6 +221,12 @@ impl RunSites {
         {
             self.snapshot(s, job, pid);
         }
+    }
+
+    /// Whether this run records sampled sites (the replay then sends each job before the
+    /// previous job's snapshots are symbolised).
+    pub(crate) fn is_sampled(&self) -> bool {
+        self.sampled
     }
 
     /// Warnings met since the last call.
