@@ -17,6 +17,8 @@
 #   JEPROF_NO_BUILD=1 ...                         # use the binaries already built
 #   JEPROF_CALLGRIND=1 ...                        # also: instructions of (a) and (c) under
 #                                                 # callgrind, whole child and jemalloc's own
+#   JEPROF_CHURN=1 ...                            # also: instructions of a churn loop, built
+#                                                 # without and with profiling (crates-notes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
@@ -42,6 +44,7 @@ MODES=(
     "d19 profiling, --sites jemalloc lg 19|$PROF|--sites jemalloc|19"
 )
 n=${#MODES[@]}
+touch "$OUT/runs"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((round = 0; round < ROUNDS; round++)); do
     for w in "$OUT/seed-100.json" fixtures/workloads/seed-20-jobs.json; do
@@ -84,7 +87,7 @@ for line in open(runs_file):
     r["dump_bytes"].append(sum(os.path.getsize(p) for p in dumps))
 med = statistics.median
 print(f"{rounds} rounds per mode, interleaved; ratios of medians against (a)\n")
-print("| workload | mode | runs | median wall | ratio to (a) | worker peak RSS (median) | dumps per run (total size) |")
+print("| workload | mode | runs | median wall (min-max) | ratio to (a) | worker peak RSS, median (min-max) | dumps per run (total size) |")
 print("|---|---|---|---|---|---|---|")
 for wn in ["seed-100", "seed-20-jobs"]:
     base = res.get((wn, 0))
@@ -95,25 +98,33 @@ for wn in ["seed-100", "seed-20-jobs"]:
             continue
         ratio = f"{med(r['wall']) / med(base['wall']):.3f}" if base else "?"
         dumps = f"{med(r['dumps']):.0f} ({med(r['dump_bytes']) / 2**20:.1f} MiB)" if med(r["dumps"]) else ""
-        print(f"| {wn} | {name} | {len(r['wall'])} | {med(r['wall']):.2f} s | {ratio} | {med(r['hwm']):.1f} MiB | {dumps} |")
+        print(f"| {wn} | {name} | {len(r['wall'])} | {med(r['wall']):.2f} s ({min(r['wall']):.2f}-{max(r['wall']):.2f}) | {ratio} | {med(r['hwm']):.1f} MiB ({min(r['hwm']):.1f}-{max(r['hwm']):.1f}) | {dumps} |")
 EOF
 
-[ -n "${JEPROF_CALLGRIND:-}" ] || exit 0
-# Instructions (callgrind's Ir, exact and load-independent) of the core child on the 20-job seed,
-# default build against the profiling build with the profiler inactive: the whole child and
-# jemalloc's own functions (symbols `_rjem_*`, or code from jemalloc's sources).
-for b in def prof; do
-    bin="$DEF"; [ "$b" = prof ] && bin="$PROF"
-    "$bin" replay fixtures/workloads/seed-20-jobs.json --out "$OUT/cg-$b" --quiet --no-charts \
-        --worker-cmd "valgrind --tool=callgrind --callgrind-out-file=$OUT/cg-$b.out $bin child" \
-        >/dev/null 2>"$OUT/cg-$b.err" || echo "callgrind $b failed: $(tail -3 "$OUT/cg-$b.err")" >&2
-    callgrind_annotate --threshold=100 "$OUT/cg-$b.out" >"$OUT/cg-$b.txt" 2>/dev/null || true
+if [ -n "${JEPROF_CALLGRIND:-}" ]; then
+# Instructions (callgrind's Ir: exact, whatever the machine's load) of the core child alone on
+# the 20-job seed, every mode: the whole child and jemalloc's own functions (code from
+# jemalloc's sources, or `_rjem_*` symbols). The parent (and its symbolisation) is not counted.
+for ((i = 0; i < n; i++)); do
+    IFS='|' read -r name bin flags lg <<<"${MODES[$i]}"
+    # shellcheck disable=SC2086
+    env ${lg:+DOCLING_MEMPROF_JEMALLOC_LG_SAMPLE=$lg} "$bin" replay fixtures/workloads/seed-20-jobs.json \
+        --out "$OUT/cg-$i" --quiet --no-charts $flags \
+        --worker-cmd "valgrind --tool=callgrind --callgrind-out-file=$OUT/cg-$i.out $bin child" \
+        >/dev/null 2>"$OUT/cg-$i.err" || echo "callgrind $name failed: $(tail -3 "$OUT/cg-$i.err")" >&2
+    callgrind_annotate --threshold=100 "$OUT/cg-$i.out" >"$OUT/cg-$i.txt" 2>/dev/null || true
+    echo "jemalloc_prof: callgrind $name done" >&2
 done
-python3 - "$OUT/cg-def.txt" "$OUT/cg-prof.txt" <<'EOF'
+python3 - "$OUT" "${MODES[@]}" <<'PY'
 import re, sys
+out, *modes = sys.argv[1:]
 def read(path):
     total = alloc = 0
-    for line in open(path):
+    try:
+        lines = open(path).readlines()
+    except OSError:
+        return None
+    for line in lines:
         m = re.match(r"\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(.*)", line)
         if not m:
             continue
@@ -123,9 +134,59 @@ def read(path):
         elif "_rjem_" in what or "jemalloc-sys" in what or "/jemalloc/src/" in what:
             alloc += ir
     return total, alloc
-(td, ad), (tp, ap) = read(sys.argv[1]), read(sys.argv[2])
-print("\n| callgrind, core child, seed-20-jobs | default build | profiling build (inactive) | ratio |")
-print("|---|---|---|---|")
-print(f"| instructions, whole child | {td:,} | {tp:,} | {tp / max(td, 1):.3f} |")
-print(f"| instructions in jemalloc's functions | {ad:,} | {ap:,} | {ap / max(ad, 1):.3f} |")
-EOF
+rows = [read(f"{out}/cg-{i}.txt") for i in range(len(modes))]
+base = rows[0]
+print("\n| callgrind, core child alone, seed-20-jobs | instructions | ratio to (a) | in jemalloc's functions | ratio to (a) |")
+print("|---|---|---|---|---|")
+for m, r in zip(modes, rows):
+    if not r or not base:
+        print(f"| {m.split('|')[0]} | failed | | | |")
+        continue
+    print(f"| {m.split('|')[0]} | {r[0]:,} | {r[0] / base[0]:.3f} | {r[1]:,} | {r[1] / max(base[1], 1):.3f} |")
+PY
+
+fi
+
+[ -n "${JEPROF_CHURN:-}" ] || exit 0
+# crates-notes.md's claim (+75% instructions on allocation churn with profiling compiled in,
+# even inactive), checked on its own terms: a throwaway crate of 2,000,000 small vec alloc/free
+# pairs on tikv-jemallocator 0.7, built without and with `profiling` (offline, from the cargo
+# registry cache; two more builds of jemalloc's C code), instructions under callgrind.
+CHURN="$PWD/target/jeprof-churn"
+mkdir -p "$CHURN/src"
+cat >"$CHURN/Cargo.toml" <<'TOML'
+[package]
+name = "churn"
+version = "0.1.0"
+edition = "2021"
+[workspace]
+[dependencies]
+tikv-jemallocator = { version = "0.7", features = ["stats"] }
+[features]
+profiling = ["tikv-jemallocator/profiling"]
+TOML
+cat >"$CHURN/src/main.rs" <<'RS'
+#[global_allocator]
+static A: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+fn main() {
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
+    let mut sum = 0usize;
+    for i in 0..n {
+        sum += std::hint::black_box(vec![0u8; 16 + (i % 256)]).len();
+    }
+    println!("{sum}");
+}
+RS
+(cd "$CHURN" && cargo build --release --offline --quiet \
+    && CARGO_TARGET_DIR=target-prof cargo build --release --offline --quiet --features profiling)
+ir() { env ${2:+_RJEM_MALLOC_CONF=$2} valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" 2000000 2>&1 \
+    | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
+base=$(ir "$CHURN/target/release/churn")
+echo
+echo "| churn, 2,000,000 alloc/free pairs | instructions | ratio |"
+echo "|---|---|---|"
+echo "| default build | $base | 1.000 |"
+for conf in "" "prof:true,prof_active:false" "prof:true,lg_prof_sample:19" "prof:true,lg_prof_sample:16"; do
+    n=$(ir "$CHURN/target-prof/release/churn" "$conf")
+    echo "| profiling build ${conf:-(prof off)} | $n | $(python3 -c "print(f'{$n / $base:.3f}')") |"
+done

@@ -43,9 +43,9 @@ pub fn not_compiled_message() -> String {
 pub fn lg_sample_from_env() -> Result<u32> {
     match std::env::var(LG_SAMPLE_ENV) {
         Err(std::env::VarError::NotPresent) => Ok(DEFAULT_LG_SAMPLE),
-        Err(std::env::VarError::NotUnicode(_)) => Err(Error::Usage(format!(
-            "{LG_SAMPLE_ENV} is not valid UTF-8"
-        ))),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::Usage(format!("{LG_SAMPLE_ENV} is not valid UTF-8")))
+        }
         Ok(text) => parse_lg_sample(&text),
     }
 }
@@ -256,7 +256,10 @@ pub fn parse_heap_v2(text: &str) -> std::result::Result<HeapProfile, HeapParseEr
         let trimmed = line.trim();
         if let Some(addrs) = trimmed.strip_prefix('@') {
             if let Some(done) = current.take() {
-                return Err(bad(n, format!("a stack without counts before it ({:?})", done.frames)));
+                return Err(bad(
+                    n,
+                    format!("a stack without counts before it ({:?})", done.frames),
+                ));
             }
             let frames = addrs
                 .split_whitespace()
@@ -314,7 +317,10 @@ mod tests {
         assert_eq!(p.sample_interval_bytes, 65536);
         assert_eq!((p.sampled_objs, p.sampled_bytes), (5, 90000));
         assert_eq!(p.stacks.len(), 2);
-        assert_eq!(p.stacks[0].frames, vec![0x55d0000010a0, 0x55d000002200, 0x7f0000000010]);
+        assert_eq!(
+            p.stacks[0].frames,
+            vec![0x55d0000010a0, 0x55d000002200, 0x7f0000000010]
+        );
         assert_eq!((p.stacks[0].objs, p.stacks[0].bytes), (3, 144));
         assert_eq!((p.stacks[1].objs, p.stacks[1].bytes), (2, 89856));
     }
@@ -375,7 +381,13 @@ mod tests {
     #[test]
     fn dumps_are_named_by_job() {
         let d = Path::new("/r");
-        assert_eq!(dump_path(d, 0, false), Path::new("/r/sites/jemalloc-0.heap"));
-        assert_eq!(dump_path(d, 7, true), Path::new("/r/sites/jemalloc-7-clear.heap"));
+        assert_eq!(
+            dump_path(d, 0, false),
+            Path::new("/r/sites/jemalloc-0.heap")
+        );
+        assert_eq!(
+            dump_path(d, 7, true),
+            Path::new("/r/sites/jemalloc-7-clear.heap")
+        );
     }
 }

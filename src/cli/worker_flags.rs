@@ -52,6 +52,10 @@ impl WorkerArgs {
     /// The backend these flags choose; `sites` and `census` must suit it.
     pub fn backend(&self, sites: Option<SitesMode>, census: CensusPolicy) -> Result<Backend> {
         if let Some(line) = &self.worker_cmd {
+            if sites == Some(SitesMode::Jemalloc) {
+                // The parent puts jemalloc's options in the command's environment too.
+                crate::alloc::jemalloc_prof::child_env()?;
+            }
             return Backend::command_line(line);
         }
         match self.worker {

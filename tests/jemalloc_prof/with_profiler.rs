@@ -93,7 +93,10 @@ fn run_child(lg_sample: u32) -> Vec<(f64, f64)> {
             "--test-threads=1",
         ])
         .env(CHILD_ENV, dir.path())
-        .env(jemalloc_prof::CONF_ENV, jemalloc_prof::malloc_conf(lg_sample))
+        .env(
+            jemalloc_prof::CONF_ENV,
+            jemalloc_prof::malloc_conf(lg_sample),
+        )
         .output()
         .expect("run the child");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -198,7 +201,11 @@ fn jeprof_reads_the_per_job_dumps_of_a_replay() {
     assert!(status.success(), "replay failed: {status:?}");
     // 10 jobs, a clear after every 3rd: the baseline, 10 after-job and 3 after-clear dumps.
     let sites = out.join(jemalloc_prof::DUMP_DIR);
-    for name in ["jemalloc-0.heap", "jemalloc-10.heap", "jemalloc-9-clear.heap"] {
+    for name in [
+        "jemalloc-0.heap",
+        "jemalloc-10.heap",
+        "jemalloc-9-clear.heap",
+    ] {
         assert!(sites.join(name).is_file(), "{name} in {}", sites.display());
     }
     let count = std::fs::read_dir(&sites).expect("sites/").count();
@@ -206,7 +213,10 @@ fn jeprof_reads_the_per_job_dumps_of_a_replay() {
     let last = sites.join("jemalloc-10.heap");
     let text = std::fs::read_to_string(&last).expect("the last dump");
     let profile = jemalloc_prof::parse_heap_v2(&text).expect("a heap_v2 dump");
-    assert_eq!(profile.sample_interval_bytes, 1 << jemalloc_prof::DEFAULT_LG_SAMPLE);
+    assert_eq!(
+        profile.sample_interval_bytes,
+        1 << jemalloc_prof::DEFAULT_LG_SAMPLE
+    );
     assert!(text.contains("\nMAPPED_LIBRARIES:\n"));
 
     let output = Command::new(&jeprof)
