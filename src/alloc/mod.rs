@@ -11,13 +11,15 @@
 //! Only Rust allocations pass through the wrapper; C libraries' `malloc` goes to glibc
 //! (tikv-jemallocator prefixes its symbols on Linux).
 //!
-//! Readers: [`jemalloc`] (stats after an epoch advance, purge of every arena), [`dhat`] (a
+//! Readers: [`jemalloc`] (stats after an epoch advance, purge of every arena),
+//! [`jemalloc_prof`] (jemalloc's own heap profiler, feature `jemalloc-profiling`), [`dhat`] (a
 //! heap profiler per job, plus whole-heap counters kept by the wrapper in dhat mode) and
 //! [`system`] (glibc `mallinfo2`).
 
 pub mod dhat;
 pub mod dhat_sites;
 pub mod jemalloc;
+pub mod jemalloc_prof;
 pub mod module;
 pub mod sampling;
 pub mod sites;

@@ -79,6 +79,10 @@ impl WorkerArgs {
     /// The backend these flags choose; `sites` and `census` must suit it.
     pub fn backend(&self, sites: Option<SitesMode>, census: CensusPolicy) -> Result<Backend> {
         if let Some(line) = &self.worker_cmd {
+            if sites == Some(SitesMode::Jemalloc) {
+                // The parent puts jemalloc's options in the command's environment too.
+                crate::alloc::jemalloc_prof::child_env()?;
+            }
             return Backend::command_line(line);
         }
         match self.worker {
@@ -100,10 +104,13 @@ impl WorkerArgs {
                 Backend::core(allocator)
             }
             WorkerChoice::Docling => {
-                if matches!(sites, Some(SitesMode::Exact | SitesMode::Sampled)) {
+                if matches!(
+                    sites,
+                    Some(SitesMode::Exact | SitesMode::Sampled | SitesMode::Jemalloc)
+                ) {
                     return Err(Error::Usage(
-                        "--sites exact and sampled are the Rust core's: the docling driver \
-                         records Python's sites with --sites tracemalloc"
+                        "--sites exact, sampled and jemalloc are the Rust core's: the docling \
+                         driver records Python's sites with --sites tracemalloc"
                             .into(),
                     ));
                 }
@@ -120,7 +127,8 @@ impl WorkerArgs {
     }
 }
 
-/// `--sites exact` runs under dhat, `--sites sampled` under jemalloc; mimalloc is the driver's.
+/// `--sites exact` runs under dhat, `--sites sampled` and `jemalloc` under jemalloc (the latter
+/// in a build with the `jemalloc-profiling` feature); mimalloc is the driver's.
 fn check_core_sites(sites: Option<SitesMode>, allocator: AllocatorKind) -> Result<()> {
     if allocator == AllocatorKind::Mimalloc {
         return Err(Error::Usage(
@@ -136,6 +144,11 @@ fn check_core_sites(sites: Option<SitesMode>, allocator: AllocatorKind) -> Resul
         (Some(SitesMode::Sampled), a) if a != AllocatorKind::Jemalloc => Err(Error::Usage(
             "--sites sampled runs under jemalloc: use --allocator jemalloc".into(),
         )),
+        (Some(SitesMode::Jemalloc), a) if a != AllocatorKind::Jemalloc => Err(Error::Usage(
+            "--sites jemalloc is jemalloc's own profiler: use --allocator jemalloc".into(),
+        )),
+        // A build without the profiler, or a bad DOCLING_MEMPROF_JEMALLOC_LG_SAMPLE: exit 2.
+        (Some(SitesMode::Jemalloc), _) => crate::alloc::jemalloc_prof::child_env().map(|_| ()),
         (Some(SitesMode::Tracemalloc), _) => Err(Error::Usage(
             "--sites tracemalloc is Python's: use it with --worker docling".into(),
         )),

@@ -10,7 +10,9 @@ use crate::backend::{Stop, WorkerProcess};
 use crate::cancel::Cancel;
 use crate::observe::procfs;
 use crate::protocol::{self, FromWorker, Init, Measure, ToWorker, PROTOCOL_VERSION};
-use crate::record::{AllocatorKind, JobRecord, PurgeMode, RunStatus, Snapshot, SnapshotDetail};
+use crate::record::{
+    AllocatorKind, JobRecord, PurgeMode, RunStatus, SitesMode, Snapshot, SnapshotDetail,
+};
 
 /// Why a worker did not start.
 #[derive(Debug, Clone)]
@@ -47,11 +49,18 @@ pub(crate) fn start_worker(
     settings: protocol::WorkerSettings,
     cancel: &Cancel,
 ) -> Result<(WorkerProcess, Option<Snapshot>), StartFailure> {
-    let spec = config.backend.spawn_spec(
+    let mut spec = config.backend.spawn_spec(
         dir.join(WORKER_LOG),
         config.sample_interval,
         config.memory_limit_bytes,
     );
+    if config.sites == Some(SitesMode::Jemalloc) {
+        // jemalloc reads its options at the child's first allocation: they go in its
+        // environment (checked by the CLI already; a failure here is a start failure).
+        let env = crate::alloc::jemalloc_prof::child_env()
+            .map_err(|e| failure(RunStatus::ChildDied, e.to_string()))?;
+        spec.env.push(env);
+    }
     let mut worker = WorkerProcess::spawn(&spec, worker_index)
         .map_err(|e| failure(RunStatus::ChildDied, e.to_string()))?;
     let init = Init {

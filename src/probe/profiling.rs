@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::take::{CensusHook, SitesHook};
 use crate::alloc::sites::{self, SiteSurvivors, StackBytes};
-use crate::alloc::{dhat_sites, sampling};
+use crate::alloc::{dhat_sites, jemalloc_prof, sampling};
 use crate::census::{self, owners, owners::OwnerNode};
 use crate::record::{Snapshot, SnapshotKind, TypeCount};
 use crate::{Error, Result};
@@ -109,6 +109,7 @@ impl Profiler {
                     "--sites tracemalloc is Python's: use it with --worker docling".into(),
                 ))
             }
+            Some(SitesMode::Jemalloc) => start_jemalloc_prof(options.run_dir.as_deref())?,
             None => {}
         }
         let last = Arc::new(Mutex::new(Last::default()));
@@ -116,8 +117,10 @@ impl Profiler {
         let census_hook: Option<CensusHook> = options
             .census
             .then(|| Box::new(census::census_snapshot) as CensusHook);
+        let run_dir = options.run_dir.clone();
         let sites_hook: Option<SitesHook> = options.sites.map(|mode| {
             let (last, job, top_n) = (Arc::clone(&last), Arc::clone(&job), options.top_n);
+            let run_dir = run_dir.clone();
             Box::new(move |kind: SnapshotKind| {
                 let job = *lock(&job);
                 match mode {
@@ -128,6 +131,20 @@ impl Profiler {
                     // baseline); a clear's snapshot has no profile of its own.
                     SitesMode::Exact if kind == SnapshotKind::AfterClear => (None, None),
                     SitesMode::Tracemalloc => (None, None),
+                    // A `prof.dump` for jeprof; the snapshot carries no sites of its own.
+                    SitesMode::Jemalloc => {
+                        if let Some(dir) = run_dir.as_deref() {
+                            let path = jemalloc_prof::dump_path(
+                                dir,
+                                job,
+                                kind == SnapshotKind::AfterClear,
+                            );
+                            if let Err(err) = jemalloc_prof::dump(&path) {
+                                log::warn!("{err}");
+                            }
+                        }
+                        (None, None)
+                    }
                     SitesMode::Exact => {
                         let Some(report) = dhat_sites::finish_job(job, top_n) else {
                             return (None, None);
@@ -191,6 +208,23 @@ impl Profiler {
             }
         }
     }
+}
+
+/// `--sites jemalloc` in the child: jemalloc's profiler must be running (the parent set
+/// `_RJEM_MALLOC_CONF`), and the dumps' folder is made.
+fn start_jemalloc_prof(run_dir: Option<&Path>) -> Result<()> {
+    if !(crate::alloc::is_installed()
+        && crate::alloc::selected() == crate::alloc::AllocatorKind::Jemalloc)
+    {
+        return Err(Error::Usage(
+            "--sites jemalloc runs under jemalloc (--allocator jemalloc)".into(),
+        ));
+    }
+    jemalloc_prof::check_running()?;
+    let dir = run_dir
+        .ok_or_else(|| Error::Usage("--sites jemalloc needs a run folder for its dumps".into()))?
+        .join(jemalloc_prof::DUMP_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))
 }
 
 fn append_record(dir: &Path, record: &ProfileRecord) -> std::io::Result<()> {

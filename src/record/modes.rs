@@ -101,6 +101,9 @@ pub enum SitesMode {
     Sampled,
     /// Python's tracemalloc in the docling driver (slows the worker several times).
     Tracemalloc,
+    /// jemalloc's own heap profiler (a build with the `jemalloc-profiling` feature): a
+    /// `prof.dump` per job in `sites/`, for `jeprof`.
+    Jemalloc,
 }
 
 impl SitesMode {
@@ -109,6 +112,7 @@ impl SitesMode {
             SitesMode::Exact => "exact",
             SitesMode::Sampled => "sampled",
             SitesMode::Tracemalloc => "tracemalloc",
+            SitesMode::Jemalloc => "jemalloc",
         }
     }
 
@@ -117,6 +121,7 @@ impl SitesMode {
             "exact" => Some(SitesMode::Exact),
             "sampled" => Some(SitesMode::Sampled),
             "tracemalloc" => Some(SitesMode::Tracemalloc),
+            "jemalloc" => Some(SitesMode::Jemalloc),
             _ => None,
         }
     }
