@@ -31,6 +31,9 @@ pub enum SitesFlag {
     Sampled,
     /// Python's tracemalloc (`--worker docling`).
     Tracemalloc,
+    /// jemalloc's own heap profiler, `prof.dump` per job (a build with the cargo feature
+    /// `jemalloc-profiling`).
+    Jemalloc,
 }
 
 impl SitesFlag {
@@ -43,6 +46,7 @@ impl SitesFlag {
             SitesFlag::Exact => Some(SitesMode::Exact),
             SitesFlag::Sampled => Some(SitesMode::Sampled),
             SitesFlag::Tracemalloc => Some(SitesMode::Tracemalloc),
+            SitesFlag::Jemalloc => Some(SitesMode::Jemalloc),
         }
     }
 }
@@ -184,5 +188,6 @@ mod tests {
             sites(&["--sites", "tracemalloc"]),
             Some(SitesMode::Tracemalloc)
         );
+        assert_eq!(sites(&["--sites", "jemalloc"]), Some(SitesMode::Jemalloc));
     }
 }

@@ -119,7 +119,11 @@ fn three_workers_are_judged_alone_and_listed_worst_first() {
         assert!(report.join("report.md").is_file(), "{}", report.display());
     }
     assert_eq!(worker(json, LEAK)["call"], "leak");
-    assert_eq!(worker(json, RESTART)["call"], "leak", "a death is not a clear");
+    assert_eq!(
+        worker(json, RESTART)["call"],
+        "leak",
+        "a death is not a clear"
+    );
     // The restarted worker: one job died (no [MEMORY] line), one restart.
     let restart = worker(json, RESTART);
     assert_eq!(restart["deaths"], 1, "{restart}");
@@ -159,7 +163,11 @@ fn a_folder_is_every_log_in_it_sorted() {
     let run = logs(&[&dir], &["--json", "--no-report"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut got = names(&run.json);
-    assert_eq!(got, ["pod-c", "pod-b", "pod-a"], "the worst leak first: {got:?}");
+    assert_eq!(
+        got,
+        ["pod-c", "pod-b", "pod-a"],
+        "the worst leak first: {got:?}"
+    );
     got.sort();
     assert_eq!(got, ["pod-a", "pod-b", "pod-c"]);
     assert_eq!(run.json["judged"], 3);
