@@ -23,13 +23,13 @@ struct Pair {
 const PAIRS: [Pair; 3] = [
     Pair {
         name: "census (jemalloc)",
-        with: &["--allocator", "jemalloc"],
-        without: &["--allocator", "jemalloc", "--no-census"],
+        with: &["--allocator", "jemalloc", "--sites", "off"],
+        without: &["--allocator", "jemalloc", "--no-census", "--sites", "off"],
     },
     Pair {
         name: "sampled sites (jemalloc, census on)",
         with: &["--allocator", "jemalloc", "--sites", "sampled"],
-        without: &["--allocator", "jemalloc"],
+        without: &["--allocator", "jemalloc", "--sites", "off"],
     },
     Pair {
         name: "exact sites (dhat, census on)",

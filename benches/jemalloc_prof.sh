@@ -37,9 +37,9 @@ json.dump(w, open('$OUT/seed-100.json', 'w'))"
 
 # name | binary | replay flags | lg_prof_sample
 MODES=(
-    "a default, no sites|$DEF||"
+    "a default, no sites|$DEF|--sites off|"
     "b default, --sites sampled|$DEF|--sites sampled|"
-    "c profiling build, no sites|$PROF||"
+    "c profiling build, no sites|$PROF|--sites off|"
     "d16 profiling, --sites jemalloc lg 16|$PROF|--sites jemalloc|16"
     "d19 profiling, --sites jemalloc lg 19|$PROF|--sites jemalloc|19"
 )

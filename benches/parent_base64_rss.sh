@@ -30,10 +30,13 @@ cat > "$tmp/w.json" <<JSON
            "documents": ["big"]}],
  "repeat": 2}
 JSON
+# Binaries whose default is sampled sites (the parent then holds the debug info, ~140 MB):
+# SITES_OFF="--sites off" (binaries before --sites off existed do not take it).
+SITES_OFF="${SITES_OFF:-}"
 # The parent's VmHWM, read every 20 ms until it exits (the last reading is its peak).
 peak() {
   local bin=$1 out=$2 hwm=0 line
-  "$bin" replay "$tmp/w.json" --out "$out" --quiet --no-charts >/dev/null 2>"$out.err" &
+  "$bin" replay "$tmp/w.json" --out "$out" --quiet --no-charts $SITES_OFF >/dev/null 2>"$out.err" &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     line=$(grep VmHWM "/proc/$pid/status" 2>/dev/null || true)

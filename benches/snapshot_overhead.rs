@@ -85,6 +85,11 @@ fn run(binary: &Path, workload: &Path, out: &Path, snapshots: bool) -> (f64, Vec
         .arg("--out")
         .arg(out)
         .arg("--quiet");
+    // The snapshot alone: no sampled sites (the jemalloc core's default) on either side
+    // (`--no-snapshots` records none anyway).
+    if snapshots {
+        cmd.args(["--sites", "off"]);
+    }
     let common = std::env::var("SNAPSHOT_OVERHEAD_COMMON_ARGS").unwrap_or_default();
     cmd.args(common.split_whitespace());
     if snapshots {

@@ -68,8 +68,8 @@ pub struct ReplayArgs {
     /// Kill a job still running after this many seconds (RQ's default is 14400).
     #[arg(long, default_value_t = 14400.0)]
     pub job_timeout: f64,
-    /// Allocation sites per snapshot: `off` (the default), `sampled` (the core under jemalloc:
-    /// estimates with standard errors, symbolised by this process), `exact` (dhat, one
+    /// Allocation sites per snapshot: `sampled` (the default for the core under jemalloc:
+    /// estimates with standard errors, symbolised by this process), `off`, `exact` (dhat, one
     /// profiler per job; needs `--allocator dhat`, writes dhat-heap.json), or `tracemalloc`
     /// for --worker docling (slow). Top sites go in each snapshot, the rest in profile.jsonl.
     #[arg(long, value_enum)]
@@ -187,7 +187,10 @@ fn config_of(args: &ReplayArgs, workload_max_jobs: u32) -> Result<ReplayConfig> 
         (true, _) => CensusPolicy::Off,
         (false, policy) => policy.unwrap_or_default(),
     };
-    let sites = args.sites.and_then(SitesFlag::mode);
+    let sites = match args.sites {
+        Some(flag) => flag.mode(),
+        None => args.worker.default_sites(!args.no_snapshots),
+    };
     let backend = args.worker.backend(sites, census)?;
     Ok(ReplayConfig {
         backend,

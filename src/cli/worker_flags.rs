@@ -37,9 +37,8 @@ pub enum SitesFlag {
 }
 
 impl SitesFlag {
-    /// The mode asked for; `None` for `off`. Not given at all, sites are off too: sampled
-    /// sites are opt-in until their wall-time targets are shown (BENCHMARKS.md, "Where the
-    /// sampled mode's cost went").
+    /// The mode asked for; `None` for `off`. Not given at all, a replay takes
+    /// [`WorkerArgs::default_sites`].
     pub fn mode(self) -> Option<SitesMode> {
         match self {
             SitesFlag::Off => None,
@@ -80,6 +79,16 @@ pub struct WorkerArgs {
 }
 
 impl WorkerArgs {
+    /// The sites a replay records when `--sites` is not given: sampled for the Rust core under
+    /// jemalloc with snapshots on (its cost meets issue 14's targets on a quiet machine:
+    /// BENCHMARKS.md, "Sites by default"), none otherwise (`--sites off` turns them off).
+    pub fn default_sites(&self, snapshots: bool) -> Option<SitesMode> {
+        let core_on_jemalloc = self.worker_cmd.is_none()
+            && self.worker == WorkerChoice::Core
+            && self.allocator.unwrap_or(AllocatorKind::Jemalloc) == AllocatorKind::Jemalloc;
+        (snapshots && core_on_jemalloc).then_some(SitesMode::Sampled)
+    }
+
     /// The backend these flags choose; `sites` and `census` must suit it.
     pub fn backend(&self, sites: Option<SitesMode>, census: CensusPolicy) -> Result<Backend> {
         if let Some(line) = &self.worker_cmd {
@@ -189,5 +198,33 @@ mod tests {
             Some(SitesMode::Tracemalloc)
         );
         assert_eq!(sites(&["--sites", "jemalloc"]), Some(SitesMode::Jemalloc));
+    }
+
+    #[derive(clap::Parser)]
+    struct Workers {
+        #[command(flatten)]
+        worker: WorkerArgs,
+    }
+
+    fn default_of(argv: &[&str], snapshots: bool) -> Option<SitesMode> {
+        let argv = std::iter::once("replay").chain(argv.iter().copied());
+        <Workers as clap::Parser>::try_parse_from(argv)
+            .expect("flags parse")
+            .worker
+            .default_sites(snapshots)
+    }
+
+    #[test]
+    fn sampled_sites_are_the_default_of_the_core_on_jemalloc_only() {
+        assert_eq!(default_of(&[], true), Some(SitesMode::Sampled));
+        assert_eq!(
+            default_of(&["--allocator", "jemalloc"], true),
+            Some(SitesMode::Sampled)
+        );
+        assert_eq!(default_of(&[], false), None, "no snapshots, no sites");
+        assert_eq!(default_of(&["--allocator", "system"], true), None);
+        assert_eq!(default_of(&["--allocator", "dhat"], true), None);
+        assert_eq!(default_of(&["--worker", "docling"], true), None);
+        assert_eq!(default_of(&["--worker-cmd", "python3 w.py"], true), None);
     }
 }
