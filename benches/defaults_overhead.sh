@@ -16,10 +16,9 @@ ROUNDS="${1:-6}"
 BIN="$PWD/target/release/docling-memprof"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-python3 -c "
-import json; w = json.load(open('fixtures/workloads/seed-20-jobs.json'))
-w['repeat'] = 100; w['name'] = 'seed-100'
-json.dump(w, open('$OUT/seed-100.json', 'w'))"
+# shellcheck source=benches/common.sh
+. benches/common.sh
+seed_100_workload "$OUT"
 flags() {
     case "$1" in
         bare) echo "--no-snapshots --no-census --sites off" ;;

@@ -30,10 +30,9 @@ DEF="$PWD/target/release/docling-memprof"
 PROF="$PWD/target/prof/release/docling-memprof"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-python3 -c "
-import json; w = json.load(open('fixtures/workloads/seed-20-jobs.json'))
-w['repeat'] = 100; w['name'] = 'seed-100'
-json.dump(w, open('$OUT/seed-100.json', 'w'))"
+# shellcheck source=benches/common.sh
+. benches/common.sh
+seed_100_workload "$OUT"
 
 # name | binary | replay flags | lg_prof_sample
 MODES=(

@@ -16,10 +16,9 @@ ROUNDS="${1:-3}"
 BIN="$PWD/target/release/docling-memprof"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-python3 -c "
-import json; w = json.load(open('fixtures/workloads/seed-20-jobs.json'))
-w['repeat'] = 100; w['name'] = 'seed-100'
-json.dump(w, open('$OUT/seed-100.json', 'w'))"
+# shellcheck source=benches/common.sh
+. benches/common.sh
+seed_100_workload "$OUT"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 1; r <= ROUNDS; r++)); do
     for w in "$OUT/seed-100.json" fixtures/workloads/seed-20-jobs.json; do

@@ -103,6 +103,8 @@ pub fn series_inputs(trajectory: &Trajectory) -> Vec<SeriesInput> {
         .iter()
         .flat_map(|p| p.type_counts.keys())
         .collect();
+    // The same deaths for every census type's series.
+    let died = deaths(trajectory);
     for name in types {
         inputs.push(SeriesInput {
             name: format!("type:{name}"),
@@ -115,7 +117,7 @@ pub fn series_inputs(trajectory: &Trajectory) -> Vec<SeriesInput> {
             clears: clear_marks(trajectory, |c| c.type_counts_after.get(name).copied()),
             min_growth: MIN_GROWTH_COUNT,
             limit: None,
-            deaths: deaths(trajectory),
+            deaths: died.clone(),
         });
     }
     inputs.retain(|s| !s.points.is_empty());
