@@ -155,8 +155,15 @@ fn fit_series(input: &SeriesInput, params: &VerdictParams) -> Result<Fitted, Box
         &points.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
         resolution_of(points.iter().map(|(_, v)| *v)),
     );
-    for &i in spikes.iter().rev() {
-        points.remove(i);
+    // One pass (removing them one by one was quadratic: a long series has thousands).
+    if !spikes.is_empty() {
+        let mut spike = spikes.iter().copied().peekable();
+        let mut index = 0usize;
+        points.retain(|_| {
+            let keep = spike.next_if_eq(&index).is_none();
+            index += 1;
+            keep
+        });
     }
     let lives = split_lives(&points, &input.deaths);
     if lives.len() > 1 {

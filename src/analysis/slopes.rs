@@ -87,6 +87,45 @@ pub fn inversions(seq: &[u32], range: usize) -> u64 {
     total
 }
 
+/// `v`'s bits as an integer whose order is [`f64::total_cmp`]'s.
+fn total_order_bits(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// Sort `values` in [`f64::total_cmp`] order (as integers: faster than by the comparison).
+fn sort_total(values: &mut Vec<f64>) {
+    let mut keys: Vec<u64> = values.iter().map(|v| total_order_bits(*v)).collect();
+    keys.sort_unstable();
+    values.clear();
+    values.extend(keys.into_iter().map(|k| {
+        let bits = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
+        f64::from_bits(bits)
+    }));
+}
+
+/// The sorted union of two sorted runs ([`f64::total_cmp`] order).
+fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].total_cmp(&b[j]).is_le() {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 /// One group of points, sorted by strictly increasing x.
 struct Group {
     x: Vec<f64>,
@@ -117,11 +156,16 @@ impl Group {
         if t == f64::INFINITY {
             return (0..n as u32).rev().collect();
         }
-        let mut keyed: Vec<(f64, u32)> = (0..n)
-            .map(|i| (self.y[i] - t * self.x[i], i as u32))
+        // Sorted as one integer per point: u's total order in the high bits, the index
+        // reversed in the low ones (ties: higher index first).
+        let mut keyed: Vec<u128> = (0..n)
+            .map(|i| {
+                let key = total_order_bits(self.y[i] - t * self.x[i]);
+                (u128::from(key) << 32) | u128::from(u32::MAX - i as u32)
+            })
             .collect();
-        keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        keyed.into_iter().map(|(_, i)| i).collect()
+        keyed.sort_unstable();
+        keyed.into_iter().map(|k| u32::MAX - (k as u32)).collect()
     }
 
     /// The order at `lo` read as positions in the order at `hi`: its inversions are the
@@ -287,30 +331,37 @@ impl SlopeSet {
                     }
                 }
             }
-            all.sort_unstable_by(|a, b| a.total_cmp(b));
+            sort_total(&mut all);
             return ranks.iter().map(|&r| all[r as usize]).collect();
         }
         self.select_each(&ranks)
     }
 
-    /// [`Self::select_one`] of each rank, the ranks on as many threads as there are cores
-    /// (each selection is seeded by its rank alone: the same slopes on any number of threads).
+    /// [`Self::select_one`] of each rank, the ranks on as many threads as there are cores. The
+    /// first sample (of all pairs) is drawn once for all ranks, each half on a thread; each
+    /// selection goes on with a generator seeded by its rank alone: the same slopes on any
+    /// number of threads.
     fn select_each(&self, ranks: &[u64]) -> Vec<f64> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let first = self.first_sample(cores);
         if ranks.len() < 2 || cores < 2 {
-            return ranks.iter().map(|&r| self.select_one(r)).collect();
+            return ranks.iter().map(|&r| self.select_one(r, &first)).collect();
         }
+        let first = &first;
         let per_thread = ranks.len().div_ceil(cores);
         std::thread::scope(|scope| {
             let mut parts = ranks.chunks(per_thread);
             let mine = parts.next().unwrap_or_default();
             let handles: Vec<_> = parts
                 .map(|part| {
-                    scope
-                        .spawn(move || part.iter().map(|&r| self.select_one(r)).collect::<Vec<_>>())
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|&r| self.select_one(r, first))
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
-            let mut out: Vec<f64> = mine.iter().map(|&r| self.select_one(r)).collect();
+            let mut out: Vec<f64> = mine.iter().map(|&r| self.select_one(r, first)).collect();
             for handle in handles {
                 // A selection that panicked (a bug) panics here, as it would on one thread.
                 out.extend(
@@ -321,6 +372,31 @@ impl SlopeSet {
             }
             out
         })
+    }
+
+    /// [`Self::sample_size`] slopes drawn uniformly from all pairs, sorted: two halves, each
+    /// from its own seeded generator (on its own thread when there are cores), merged.
+    fn first_sample(&self, cores: usize) -> Vec<f64> {
+        let m = self.sample_size();
+        let half = |part: u64, size: usize| {
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(0x5a3b_1e5f ^ part ^ self.pairs.rotate_left(17));
+            self.sample_all(size, &mut rng)
+        };
+        let (a, b) = if cores >= 2 {
+            std::thread::scope(|scope| {
+                let other = scope.spawn(move || half(1, m - m / 2));
+                let mine = half(0, m / 2);
+                // A sample that panicked (a bug) panics here, as it would on one thread.
+                let theirs = other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                (mine, theirs)
+            })
+        } else {
+            (half(0, m / 2), half(1, m - m / 2))
+        };
+        merge_sorted(&a, &b)
     }
 
     /// The median of the slopes (the mean of the two middle ones for an even count).
@@ -364,6 +440,9 @@ impl SlopeSet {
 
     /// About `m` slopes drawn uniformly from (lo, hi] (with replacement), sorted.
     fn sample(&self, lo: &Bound, hi: &Bound, m: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        if lo.t == f64::NEG_INFINITY && hi.t == f64::INFINITY {
+            return self.sample_all(m, rng);
+        }
         let flips: Vec<u64> = self
             .groups
             .iter()
@@ -386,7 +465,31 @@ impl SlopeSet {
             t = end;
             offset += flips[gi];
         }
-        out.sort_unstable_by(|a, b| a.total_cmp(b));
+        sort_total(&mut out);
+        out
+    }
+
+    /// About `m` slopes drawn uniformly from all pairs (with replacement), sorted: a group by
+    /// its share of the pairs, then two distinct points of it (no counting needed).
+    fn sample_all(&self, m: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        let ends: Vec<u64> = self
+            .groups
+            .iter()
+            .scan(0u64, |sum, g| {
+                *sum += g.pairs();
+                Some(*sum)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(m);
+        for _ in 0..m {
+            let r = rng.gen_range(0..self.pairs);
+            let g = &self.groups[ends.partition_point(|&end| end <= r)];
+            let n = g.n();
+            let i = rng.gen_range(0..n);
+            let j = rng.gen_range(0..n - 1);
+            out.push(g.slope(i, if j >= i { j + 1 } else { j }));
+        }
+        sort_total(&mut out);
         out
     }
 
@@ -396,18 +499,19 @@ impl SlopeSet {
         for (gi, g) in self.groups.iter().enumerate() {
             g.list_flips(&lo.orders[gi], &hi.orders[gi], &mut out);
         }
-        out.sort_unstable_by(|a, b| a.total_cmp(b));
+        sort_total(&mut out);
         out
     }
 
-    fn select_one(&self, k: u64) -> f64 {
+    /// The slope of rank `k`, starting from `first`: a sorted sample of all pairs.
+    fn select_one(&self, k: u64, first: &[f64]) -> f64 {
         let mut rng = ChaCha8Rng::seed_from_u64(0x510e_5e1e ^ k ^ self.pairs.rotate_left(17));
         let n: u64 = self.groups.iter().map(|g| g.n() as u64).sum();
         let list_max = (4 * n).max(self.brute_max);
         let m = self.sample_size();
         let mut lo = self.bound(f64::NEG_INFINITY);
         let mut hi = self.bound(f64::INFINITY);
-        let mut sample: Vec<f64> = Vec::new();
+        let mut sample: Vec<f64> = first.to_vec();
         let mut fallback = f64::NAN;
         for _ in 0..200 {
             let inside = hi.count.saturating_sub(lo.count);

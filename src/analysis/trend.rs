@@ -100,6 +100,13 @@ fn mk_z(s: f64, var_s: f64) -> f64 {
 /// Sen's confidence interval of `slope` at `ci_level`: ranks M1, M2 + 1 of the sorted
 /// pairwise slopes of `set` (not empty), with the variance `var_s` of S.
 fn sen_slope_ci(set: &SlopeSet, slope: f64, var_s: f64, ci_level: f64) -> (f64, f64) {
+    let (lo_idx, hi_idx) = sen_ci_ranks(set, var_s, ci_level);
+    let bounds = set.select(&[lo_idx, hi_idx]);
+    (bounds[0].min(slope), bounds[1].max(slope))
+}
+
+/// The 0-based ranks of Sen's interval bounds among the sorted slopes of `set` (not empty).
+fn sen_ci_ranks(set: &SlopeSet, var_s: f64, ci_level: f64) -> (u64, u64) {
     let z = normal_quantile(0.5 + ci_level / 2.0);
     let big_n = set.pairs() as f64;
     let c = z * var_s.sqrt();
@@ -112,8 +119,28 @@ fn sen_slope_ci(set: &SlopeSet, slope: f64, var_s: f64, ci_level: f64) -> (f64, 
         0
     };
     let hi_idx = if m2 >= 0.0 { (m2 as u64).min(last) } else { 0 };
-    let bounds = set.select(&[lo_idx, hi_idx]);
-    (bounds[0].min(slope), bounds[1].max(slope))
+    (lo_idx, hi_idx)
+}
+
+/// The median slope of `set` (not empty) and Sen's interval around it, selected together
+/// (the interval's ranks do not depend on the slope when the variance is known).
+fn median_and_ci(set: &SlopeSet, var_s: f64, ci_level: f64) -> (f64, (f64, f64)) {
+    let n = set.pairs();
+    let (lo_idx, hi_idx) = sen_ci_ranks(set, var_s, ci_level);
+    let mut ranks = vec![n / 2];
+    if n.is_multiple_of(2) {
+        ranks.insert(0, n / 2 - 1);
+    }
+    let median_count = ranks.len();
+    ranks.extend([lo_idx, hi_idx]);
+    let v = set.select(&ranks);
+    let slope = if median_count == 1 {
+        v[0]
+    } else {
+        (v[0] + v[1]) / 2.0
+    };
+    let (lo, hi) = (v[median_count], v[median_count + 1]);
+    (slope, (lo.min(slope), hi.max(slope)))
 }
 
 /// The noise around a fit: the MAD sigma of the residuals, or their RMS when more than half
@@ -288,7 +315,7 @@ pub fn fit_seasonal(groups: &[(Vec<f64>, Vec<f64>)], ci_level: f64) -> Option<Tr
     if set.pairs() == 0 {
         return None;
     }
-    let slope = set.median();
+    let (slope, slope_ci) = median_and_ci(&set, var_total, ci_level);
     let mut residuals = Vec::with_capacity(n);
     let mut intercepts = Vec::new();
     for (x, y) in &groups {
@@ -304,7 +331,6 @@ pub fn fit_seasonal(groups: &[(Vec<f64>, Vec<f64>)], ci_level: f64) -> Option<Tr
     let noise_sigma = noise_sigma(&residuals);
     let mk_z = mk_z(s_total, var_total);
     let p_value = two_sided_p(mk_z);
-    let slope_ci = sen_slope_ci(&set, slope, var_total, ci_level);
     let intercept = intercepts.first().copied().unwrap_or(0.0);
     Some(TrendFit {
         n,

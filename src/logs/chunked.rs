@@ -95,19 +95,57 @@ fn feed_range(
         }
         let data = &buf[..n];
         let mut line_start = 0usize;
-        for nl in memchr::memchr_iter(b'\n', data) {
-            let piece = &data[line_start..nl];
-            number += 1;
-            if let Some(at) = carry_at.take() {
+        // The line carried from the block before ends at this block's first `\n` (or runs on
+        // past the whole block).
+        let mut whole_block_carried = false;
+        if carry_at.is_some() {
+            if let Some(nl) = memchr::memchr(b'\n', data) {
+                let piece = &data[..nl];
+                number += 1;
+                let at = carry_at.take().unwrap_or(pos);
                 let room = max_line.saturating_sub(carry.len());
                 carry.extend_from_slice(&piece[..piece.len().min(room)]);
                 parser.feed_bytes(number, at, &carry, carry_len + piece.len() as u64)?;
                 carry.clear();
                 carry_len = 0;
+                line_start = nl + 1;
             } else {
-                let kept = &piece[..piece.len().min(max_line)];
-                parser.feed_bytes(number, pos + line_start as u64, kept, piece.len() as u64)?;
+                whole_block_carried = true;
             }
+        }
+        // Lines that can be read (see `next_readable`) go to the parser one by one; the lines
+        // between them are only counted.
+        while !whole_block_carried && line_start < data.len() {
+            let Some(mark) = next_readable(data, line_start) else {
+                // No readable line starts in the rest: count its whole lines.
+                let whole = memchr::memrchr(b'\n', &data[line_start..]).map_or(0, |i| i + 1);
+                number += plain_lines(
+                    parser,
+                    &data[line_start..line_start + whole],
+                    max_line,
+                    number,
+                    pos + line_start as u64,
+                )?;
+                line_start += whole;
+                break;
+            };
+            let start = memchr::memrchr(b'\n', &data[line_start..mark])
+                .map_or(line_start, |i| line_start + i + 1);
+            number += plain_lines(
+                parser,
+                &data[line_start..start],
+                max_line,
+                number,
+                pos + line_start as u64,
+            )?;
+            line_start = start;
+            let Some(nl) = memchr::memchr(b'\n', &data[mark..]).map(|i| mark + i) else {
+                break;
+            };
+            let piece = &data[start..nl];
+            number += 1;
+            let kept = &piece[..piece.len().min(max_line)];
+            parser.feed_bytes(number, pos + start as u64, kept, piece.len() as u64)?;
             line_start = nl + 1;
         }
         let rest = &data[line_start..];
@@ -124,6 +162,51 @@ fn feed_range(
         parser.feed_bytes(number + 1, at, &carry, carry_len)?;
     }
     Ok(())
+}
+
+/// The position of the first `[` at or after `from` in `data` that is followed by what a tag
+/// or a source line starts with (an ASCII capital, digit or `+`; a `[` as the last byte may
+/// be one too). A line without such a `[` is read by [`LogParser::feed_bytes`] as an other
+/// line: no tag (every tag starts with a capital) and no source line (`[1/2]`).
+fn next_readable(data: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr_iter(b'[', &data[from..])
+        .map(|i| from + i)
+        .find(|&at| {
+            data.get(at + 1)
+                .is_none_or(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'+')
+        })
+}
+
+/// Count the whole lines of `lines` (each ends with `\n`; none can be read, see
+/// [`next_readable`]) as other lines; when they may hold a line past the line bound, feed them
+/// one by one so that it is reported as the parser reports it. Returns how many lines.
+fn plain_lines(
+    parser: &mut LogParser,
+    lines: &[u8],
+    max_line: usize,
+    number: u64,
+    offset: u64,
+) -> Result<u64, LogError> {
+    if lines.len() <= max_line {
+        let count = memchr::memchr_iter(b'\n', lines).count() as u64;
+        parser.count_other_lines(count);
+        return Ok(count);
+    }
+    let mut count = 0u64;
+    let mut line_start = 0usize;
+    for nl in memchr::memchr_iter(b'\n', lines) {
+        let piece = &lines[line_start..nl];
+        count += 1;
+        let kept = &piece[..piece.len().min(max_line)];
+        parser.feed_bytes(
+            number + count,
+            offset + line_start as u64,
+            kept,
+            piece.len() as u64,
+        )?;
+        line_start = nl + 1;
+    }
+    Ok(count)
 }
 
 /// The start of the line after the first `[MEMORY]` line at or after `from` (searched up to

@@ -194,3 +194,46 @@ fn long_lines_and_a_last_line_without_newline_read_as_the_line_reader_reads_them
         assert_eq!(got.as_ref(), Some(&want), "cut at {starts:?}");
     }
 }
+
+#[test]
+fn lines_counted_without_reading_them_count_as_the_parser_counts_them() {
+    // Lines the fast path only counts (no `[` before a capital, a digit or `+`) beside lines
+    // it must read: a plain line past the line bound, a run of plain lines longer than the
+    // bound, `[` before other bytes, NUL tails, CRLF, and a `[` as the last byte of a 128 KiB
+    // read (the next byte decides in the next read).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::new();
+    for n in 1..=300u32 {
+        text += &job(n, &format!("{}MB", 800 + n));
+        text += "INFO:docling.models.factories:Registered ocr engines: ['easyocr', 'rapidocr']\n";
+        text += "x [a] [\"b\"] [ ] [\n";
+        text += "crlf line\r\n";
+        if n % 50 == 0 {
+            text += &format!("plain {}\n", "y".repeat(1500));
+            text += &"short plain line\n".repeat(120);
+            text += "\0\0\0\0\n";
+        }
+    }
+    // A `[` right before the end of the first read, then a tag's capital after it.
+    let pad = BLOCK_BYTES - 1 - text.len() % BLOCK_BYTES;
+    text += &"z".repeat(pad.saturating_sub(1));
+    text += "\n[MEMORY] job_id=edge | rss=999MB\n";
+    text += &job(301, "900MB");
+    let path = write(dir.path(), "counted.log", &text);
+    let limits = LogLimits {
+        max_line_bytes: 1000,
+        ..LogLimits::default()
+    };
+    let want = parse_reader_with(text.as_bytes(), "counted.log", &limits).expect("parses");
+    // The six plain lines past the bound, and the padding when it is one too.
+    let padding_too_long = u64::from(pad.saturating_sub(1) > 1000);
+    assert_eq!(want.unreadable_count, 6 + padding_too_long);
+    assert!(want.lines_other > 1000);
+    let file = File::open(&path).expect("open");
+    let len = text.len() as u64;
+    for chunks in [1, 2, 3, 5] {
+        let starts = cuts(&file, &path, len, chunks).expect("cuts");
+        let got = parse_at(&file, &path, "counted.log", &starts, &limits);
+        assert_eq!(got.as_ref(), Some(&want), "{chunks} chunks at {starts:?}");
+    }
+}

@@ -92,6 +92,13 @@ impl LogParser {
         self.feed_bytes(line.number, line.offset, &line.bytes, line.full_len)
     }
 
+    /// `count` lines that [`LogParser::feed_bytes`] would count as other lines (no `[` that
+    /// starts a tag or a source line, within the line bound), counted without reading them.
+    pub(super) fn count_other_lines(&mut self, count: u64) {
+        self.builder.log.lines_total += count;
+        self.builder.log.lines_other += count;
+    }
+
     /// [`LogParser::feed`] of a line given by its parts: 1-based number, byte offset in the
     /// file, its bytes (without `\n`, cut to the line bound) and its full length.
     pub(super) fn feed_bytes(

@@ -146,6 +146,13 @@ pub fn analyse_file(
     memory_limit_mb: Option<f64>,
     params: &VerdictParams,
 ) -> crate::Result<LogAnalysis> {
+    let log = read_memory_log(path, limits)?;
+    Ok(analyse(&log, memory_limit_mb, params))
+}
+
+/// Read (within `limits`) a log file that has at least one `[MEMORY]` line (without one it is
+/// bad input: not an instrumented worker's log).
+pub fn read_memory_log(path: &Path, limits: &LogLimits) -> crate::Result<ParsedLog> {
     let log = parse_file_with(path, limits)?;
     if !log.jobs.iter().any(|j| j.rss_mb.is_some()) {
         return Err(crate::Error::bad_input(
@@ -157,7 +164,7 @@ pub fn analyse_file(
             ),
         ));
     }
-    Ok(analyse(&log, memory_limit_mb, params))
+    Ok(log)
 }
 
 impl LogAnalysis {

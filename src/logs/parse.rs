@@ -370,30 +370,55 @@ impl LogJob {
     /// (`[TASK START]`), e.g. `docx, standard, ocr=none, to=md`. `None` when the log says
     /// nothing of them.
     pub fn kind(&self) -> Option<String> {
-        let mut types: Vec<String> = self
-            .documents
-            .iter()
-            .map(|d| d.name.as_str())
-            .chain(
-                self.task
-                    .iter()
-                    .flat_map(|t| t.sources.iter().map(|s| s.1.as_str())),
-            )
-            .filter_map(|name| name.rsplit_once('.'))
-            .map(|(_, ext)| ext.to_ascii_lowercase())
+        // Built in one string (a long log makes hundreds of thousands of them).
+        let names = self.documents.iter().map(|d| d.name.as_str()).chain(
+            self.task
+                .iter()
+                .flat_map(|t| t.sources.iter().map(|s| s.1.as_str())),
+        );
+        let mut types: Vec<&str> = names
+            .filter_map(|name| name.rsplit_once('.').map(|(_, ext)| ext))
             .collect();
-        types.sort();
-        types.dedup();
-        let mut parts = Vec::new();
-        if !types.is_empty() {
-            parts.push(types.join("+"));
+        let mut kind = String::new();
+        if types
+            .iter()
+            .any(|t| t.bytes().any(|b| b.is_ascii_uppercase()))
+        {
+            let mut lower: Vec<String> = types.iter().map(|t| t.to_ascii_lowercase()).collect();
+            lower.sort_unstable();
+            lower.dedup();
+            kind = lower.join("+");
+        } else if !types.is_empty() {
+            types.sort_unstable();
+            types.dedup();
+            for (i, t) in types.iter().enumerate() {
+                if i > 0 {
+                    kind.push('+');
+                }
+                kind.push_str(t);
+            }
         }
+        let mut parts = usize::from(!types.is_empty());
+        let mut part = |text: &str, prefix: &str| {
+            if parts > 0 {
+                kind.push_str(", ");
+            }
+            parts += 1;
+            kind.push_str(prefix);
+            kind.push_str(text);
+        };
         if let Some(task) = &self.task {
-            parts.extend(task.pipeline.clone());
-            parts.extend(task.ocr.as_ref().map(|o| format!("ocr={o}")));
-            parts.extend(task.formats.as_ref().map(|f| format!("to={}", f.join(","))));
+            if let Some(p) = &task.pipeline {
+                part(p, "");
+            }
+            if let Some(o) = &task.ocr {
+                part(o, "ocr=");
+            }
+            if let Some(f) = &task.formats {
+                part(&f.join(","), "to=");
+            }
         }
-        (!parts.is_empty()).then(|| parts.join(", "))
+        (parts > 0).then_some(kind)
     }
 }
 

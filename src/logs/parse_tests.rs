@@ -126,3 +126,62 @@ fn the_fast_field_and_tag_readers_match_their_plain_definitions() {
         assert_eq!(find_tag(line), plain_tag(line), "{line:?}");
     }
 }
+
+#[test]
+fn a_jobs_kind_joins_its_file_types_and_task_options_in_order() {
+    let doc = |name: &str| LogDocument {
+        name: name.into(),
+        ok: true,
+        size_bytes: None,
+        pages: None,
+        time_secs: None,
+    };
+    let task = |pipeline: Option<&str>, ocr: Option<&str>, formats: Option<Vec<&str>>| LogTask {
+        pipeline: pipeline.map(str::to_string),
+        ocr: ocr.map(str::to_string),
+        formats: formats.map(|f| f.into_iter().map(str::to_string).collect()),
+        sources: vec![("file".into(), "b.DOCX".into(), None)],
+        ..LogTask::default()
+    };
+    let job = |documents: Vec<LogDocument>, task: Option<LogTask>| LogJob {
+        documents,
+        task: task.map(Box::new),
+        ..LogJob::default()
+    };
+    let cases = [
+        // Types lowercased, sorted, deduplicated, sources with documents.
+        (
+            job(
+                vec![doc("a.pdf"), doc("c.PDF"), doc("noext")],
+                Some(task(
+                    Some("standard"),
+                    Some("easyocr"),
+                    Some(vec!["md", "json"]),
+                )),
+            ),
+            Some("docx+pdf, standard, ocr=easyocr, to=md,json"),
+        ),
+        (
+            job(vec![doc("a.html"), doc("b.csv"), doc("a.html")], None),
+            Some("csv+html"),
+        ),
+        // An empty value is a part of its own; a name ending in `.` an empty type.
+        (
+            job(
+                vec![],
+                Some(LogTask {
+                    pipeline: Some(String::new()),
+                    ocr: Some("none".into()),
+                    ..LogTask::default()
+                }),
+            ),
+            Some(", ocr=none"),
+        ),
+        (job(vec![doc("x.")], None), Some("")),
+        (job(vec![doc("noext")], None), None),
+        (job(vec![], Some(LogTask::default())), None),
+    ];
+    for (j, want) in cases {
+        assert_eq!(j.kind().as_deref(), want, "{j:?}");
+    }
+}
