@@ -4,7 +4,8 @@
 #  1. `logs FILE --no-charts --no-report --json` on a 10-million-line docling-serve worker log
 #     against `grep -c MEMORY FILE` on the same file (page cache warm), interleaved: every round
 #     runs both, in alternating order; the ratio is taken per round and its median reported
-#     (target: within 3x). Peak RSS of each (ru_maxrss of the child, from wait4).
+#     (target: within 3x). Peak RSS of each (ru_maxrss of the child, from wait4). Beside them,
+#     `logs FILE --no-charts --no-report` (the verdict on the terminal, no JSON of every job).
 #  2. `report RUN` of a 100,000-job run folder (run.json + jobs.jsonl): wall time and peak RSS
 #     (target: seconds), beside `wc -l` of its jobs.jsonl.
 #
@@ -61,7 +62,9 @@ with open(log, "rb") as f:  # warm the page cache
         pass
 grep = ["grep", "-c", "MEMORY", log]
 logs = [binary, "logs", log, "--no-charts", "--no-report", "--json"]
-runs = [("grep", grep), ("logs", logs)] + ([("base", [base] + logs[1:])] if base else [])
+# The operator's view: the verdict on the terminal, no JSON of every job.
+term = [binary, "logs", log, "--no-charts", "--no-report"]
+runs = [("grep", grep), ("logs", logs), ("term", term)] + ([("base", [base] + logs[1:])] if base else [])
 rows = []
 load = os.getloadavg()[0]
 for r in range(rounds):
@@ -75,27 +78,31 @@ lines = int(subprocess.run(["wc", "-l", log], capture_output=True, text=True).st
 memory = rows[0]["grep"][3].decode().strip()
 print(f"log: {lines} lines, {size / 1e6:.0f} MB, {memory} [MEMORY] lines; load average {load:.1f} at the start, "
       f"{os.getloadavg()[0]:.1f} at the end\n")
-head = "| round | grep -c MEMORY wall (CPU) | logs --json wall (CPU) | wall ratio | CPU ratio | grep peak RSS | logs peak RSS |"
+head = ("| round | grep -c MEMORY wall (CPU) | logs --json wall (CPU) | wall ratio | CPU ratio | grep peak RSS | logs peak RSS "
+        "| logs (terminal) wall (CPU) | its wall ratio |")
 if base:
     head += " before: logs wall (CPU) | before: wall ratio | before: peak RSS |"
 print(head)
 print("|---" * (head.count("|") - 1) + "|")
 for i, g in enumerate(rows):
     row = (f"| {i + 1} | {g['grep'][0]:.2f} s ({g['grep'][2]:.2f} s) | {g['logs'][0]:.2f} s ({g['logs'][2]:.2f} s) "
-           f"| {ratios[i]:.1f}x | {cpu_ratios[i]:.1f}x | {g['grep'][1]:.0f} MiB | {g['logs'][1]:.0f} MiB |")
+           f"| {ratios[i]:.1f}x | {cpu_ratios[i]:.1f}x | {g['grep'][1]:.0f} MiB | {g['logs'][1]:.0f} MiB "
+           f"| {g['term'][0]:.2f} s ({g['term'][2]:.2f} s) | {g['term'][0] / g['grep'][0]:.1f}x |")
     if base:
         row += (f" {g['base'][0]:.2f} s ({g['base'][2]:.2f} s) | {g['base'][0] / g['grep'][0]:.1f}x "
                 f"| {g['base'][1]:.0f} MiB |")
     print(row)
 print(f"\nmedian ratio logs / grep: wall {statistics.median(ratios):.1f}x, CPU {statistics.median(cpu_ratios):.1f}x "
       f"(median logs {statistics.median(g['logs'][0] for g in rows):.2f} s, "
-      f"grep {statistics.median(g['grep'][0] for g in rows):.2f} s)")
+      f"grep {statistics.median(g['grep'][0] for g in rows):.2f} s); logs (terminal) / grep: wall "
+      f"{statistics.median(g['term'][0] / g['grep'][0] for g in rows):.1f}x "
+      f"(median {statistics.median(g['term'][0] for g in rows):.2f} s)")
 if base:
     base_ratios = [g["base"][0] / g["grep"][0] for g in rows]
     print(f"before (SCALE_BASE_BIN): median wall ratio {statistics.median(base_ratios):.1f}x, "
           f"median logs {statistics.median(g['base'][0] for g in rows):.2f} s")
     outs = []
-    for name, cmd in runs[1:]:
+    for name, cmd in [r for r in runs if r[0] in ("logs", "base")]:
         path = os.path.join(out_dir, f"logs-{name}.json")
         with open(path, "wb") as f:
             subprocess.run(cmd, stdout=f, stderr=subprocess.DEVNULL, check=True)

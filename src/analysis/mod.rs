@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod diff;
 mod explain;
 pub mod fleet;
+mod float_order;
 pub mod from_records;
 pub mod gate;
 pub mod judge;

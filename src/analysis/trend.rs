@@ -8,6 +8,7 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use super::float_order::total_order_bits;
 use super::slopes::{inversions, SlopeSet};
 
 /// The Hamed-Rao correction sums the autocorrelations of lags 1 to this (or n - 3 if fewer).
@@ -71,13 +72,16 @@ pub fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
+    // Selected, not sorted (linear time): the values at the middle ranks of the sorted order.
     let mut v = values.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
     let mid = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[mid]
+    let (below, at, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let at = *at;
+    Some(if values.len() % 2 == 1 {
+        at
     } else {
-        (v[mid - 1] + v[mid]) / 2.0
+        let before = below.iter().copied().max_by(f64::total_cmp).unwrap_or(at);
+        (before + at) / 2.0
     })
 }
 
@@ -159,8 +163,14 @@ fn noise_sigma(residuals: &[f64]) -> f64 {
 /// falling ones, which are the inversions of the values' ranks (O(n log n)).
 fn mann_kendall_s(y: &[f64]) -> (f64, f64) {
     let n = y.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| y[a].total_cmp(&y[b]));
+    // Sorted by value as integers (the ranks only depend on the values).
+    let mut keyed: Vec<u128> = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (u128::from(total_order_bits(*v)) << 64) | i as u128)
+        .collect();
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.into_iter().map(|k| k as u64 as usize).collect();
     let mut dense = vec![0u32; n];
     let mut tie_term = 0.0;
     let mut tied_pairs = 0.0;

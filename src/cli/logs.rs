@@ -12,7 +12,8 @@ use crate::cli::log_limits::LogLimitArgs;
 use crate::cli::timestamped_report_dir;
 use crate::engine::finish::log_report_input;
 use crate::engine::fleet::{self, expand_logs, FleetConfig};
-use crate::logs::{analyse, read_memory_log};
+use crate::logs::{analyse, read_memory_log, LogAnalysis, LogLimits};
+use crate::render::json::write_pretty_spliced;
 use crate::render::{self, RenderOptions, Terminal};
 use crate::units::{parse_human_size, MIB};
 
@@ -85,15 +86,20 @@ fn run_one(
     limit_mb: Option<f64>,
     params: &VerdictParams,
 ) -> crate::Result<i32> {
-    let parsed = read_memory_log(log, &args.limits.limits())?;
+    // A verdict reads each job's numbers and kind, not its task and documents.
+    let limits = LogLimits {
+        keep_details: false,
+        ..args.limits.limits()
+    };
+    let parsed = read_memory_log(log, &limits)?;
     let analysis = analyse(&parsed, limit_mb, params);
     // The process ends after this log: its hundreds of thousands of records are left to the
     // exit instead of being freed one by one (tens of ms on a long log). So is the analysis.
     std::mem::forget(parsed);
-    let analysis = std::mem::ManuallyDrop::new(analysis);
+    let mut analysis = std::mem::ManuallyDrop::new(analysis);
     if args.json && args.no_report {
         // No report written or shown: its input (a copy of the trajectory) is not built.
-        return print_json(&*analysis).map(|()| 0);
+        return print_analysis_json(&mut analysis).map(|()| 0);
     }
     let input = std::mem::ManuallyDrop::new(log_report_input(&analysis));
     let written = if args.no_report {
@@ -110,7 +116,7 @@ fn run_one(
         render::write_report(&out, &input, &opts)?
     };
     if args.json {
-        print_json(&*analysis)?;
+        print_analysis_json(&mut analysis)?;
         for path in &written {
             eprintln!("wrote {}", path.display());
         }
@@ -126,10 +132,28 @@ fn run_one(
 /// `value` as pretty JSON and a newline on stdout, written as it is serialised (the JSON of a
 /// long log's trajectory is hundreds of MB: never built as one string).
 fn print_json(value: &impl serde::Serialize) -> crate::Result<()> {
+    write_json(|out| serde_json::to_writer_pretty(out, value))
+}
+
+/// [`print_json`] of an analysis, the same bytes, its trajectory's points made on two threads
+/// ([`crate::render::json`]). Takes the points out of `analysis`.
+fn print_analysis_json(analysis: &mut LogAnalysis) -> crate::Result<()> {
+    let points = std::mem::take(&mut analysis.trajectory.points);
+    let result =
+        write_json(|out| write_pretty_spliced(out, &*analysis, &["trajectory", "points"], &points));
+    // Left to the exit, as the rest of the analysis (see `run_one`).
+    std::mem::forget(points);
+    result
+}
+
+/// Run `write` on a buffered stdout, then a newline.
+fn write_json(
+    write: impl FnOnce(&mut dyn std::io::Write) -> serde_json::Result<()>,
+) -> crate::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let stdout_error = |e| crate::Error::io("writing to stdout", e);
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| {
+    write(&mut out).map_err(|e| {
         if e.is_io() {
             stdout_error(std::io::Error::from(e))
         } else {

@@ -27,6 +27,8 @@ const MAX_CHUNKS: usize = 8;
 /// Bytes read at a time: small enough to stay in a core's cache between the kernel's copy and
 /// the line split.
 const BLOCK_BYTES: usize = 128 * 1024;
+/// Jobs read before the rest of a range's jobs are reserved (from the bytes they took).
+const RESERVE_AFTER_JOBS: usize = 1024;
 /// How far past a cut's nominal place a `[MEMORY]` line is looked for.
 const MAX_CUT_SEARCH_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -77,6 +79,12 @@ fn feed_range(
     let mut carry_at: Option<u64> = None;
     let mut number = 0u64;
     let mut pos = start;
+    // The range's length, to reserve its jobs once the first ones tell their density.
+    let range_len = match end {
+        Some(e) => e - start,
+        None => file.metadata().map_or(0, |m| m.len().saturating_sub(start)),
+    };
+    let mut reserved = false;
     loop {
         let want = end.map_or(BLOCK_BYTES as u64, |e| (e - pos).min(BLOCK_BYTES as u64));
         if want == 0 {
@@ -156,6 +164,16 @@ fn feed_range(
             carry_len += rest.len() as u64;
         }
         pos += n as u64;
+        if !reserved && parser.jobs() >= RESERVE_AFTER_JOBS {
+            reserved = true;
+            let jobs = parser.jobs() as u64;
+            let expected =
+                u128::from(jobs) * u128::from(range_len) / u128::from((pos - start).max(1));
+            let more = u64::try_from(expected * 21 / 20)
+                .unwrap_or(u64::MAX)
+                .saturating_sub(jobs);
+            parser.reserve_jobs(more.min(limits.max_records));
+        }
     }
     // A last line without its `\n`.
     if let Some(at) = carry_at {
@@ -279,6 +297,7 @@ fn stitch(parsers: Vec<LogParser>, limits: &LogLimits) -> Option<ParsedLog> {
         return None;
     }
     let mut records = 0u64;
+    let total_jobs: usize = parsers.iter().map(LogParser::jobs).sum();
     let mut out: Option<ParsedLog> = None;
     let (mut job_offset, mut worker_offset, mut line_offset) = (0u64, 0u32, 0u64);
     for parser in parsers {
@@ -299,7 +318,11 @@ fn stitch(parsers: Vec<LogParser>, limits: &LogLimits) -> Option<ParsedLog> {
         worker_offset += workers;
         line_offset += log.lines_total;
         match out.as_mut() {
-            None => out = Some(log),
+            None => {
+                // Room for every chunk's jobs: one move of the first chunk's, not one per chunk.
+                log.jobs.reserve(total_jobs.saturating_sub(log.jobs.len()));
+                out = Some(log);
+            }
             Some(all) => append(all, log),
         }
     }

@@ -36,6 +36,7 @@ impl LogParser {
                 worker_index: 0,
                 records_closed: 0,
                 continued: false,
+                keep_details: limits.keep_details,
             },
             limits,
             origin: origin.to_string(),
@@ -58,6 +59,21 @@ impl LogParser {
     pub(super) fn at_clean_boundary(&self) -> bool {
         let b = &self.builder;
         b.current.is_none() && (b.continued || b.log.workers_started > 0 || !b.log.jobs.is_empty())
+    }
+
+    /// Jobs closed so far.
+    pub(super) fn jobs(&self) -> usize {
+        self.builder.log.jobs.len()
+    }
+
+    /// Room for `more` closed jobs (a long log's expected count: no growth by copies). A
+    /// reservation the allocator refuses is skipped: the jobs then grow as they come.
+    pub(super) fn reserve_jobs(&mut self, more: u64) {
+        let _ = self
+            .builder
+            .log
+            .jobs
+            .try_reserve(usize::try_from(more).unwrap_or(0));
     }
 
     /// Records kept so far (see [`LogLimits::max_records`]).

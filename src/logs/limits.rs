@@ -16,6 +16,10 @@ pub struct LogLimits {
     pub max_total_bytes: u64,
     /// The most records kept (jobs, documents, sources and cache clears together).
     pub max_records: u64,
+    /// Whether a closed job keeps its task and documents (`record` turns them into a
+    /// workload). Without them it keeps its numbers and its kind, all a verdict reads: most
+    /// of a long log's memory. Records are counted the same either way.
+    pub keep_details: bool,
 }
 
 impl Default for LogLimits {
@@ -24,6 +28,7 @@ impl Default for LogLimits {
             max_line_bytes: 1024 * 1024,
             max_total_bytes: 16 * 1024 * 1024 * 1024,
             max_records: 5_000_000,
+            keep_details: true,
         }
     }
 }

@@ -146,7 +146,11 @@ pub fn analyse_file(
     memory_limit_mb: Option<f64>,
     params: &VerdictParams,
 ) -> crate::Result<LogAnalysis> {
-    let log = read_memory_log(path, limits)?;
+    let summaries = LogLimits {
+        keep_details: false,
+        ..limits.clone()
+    };
+    let log = read_memory_log(path, &summaries)?;
     Ok(analyse(&log, memory_limit_mb, params))
 }
 

@@ -64,6 +64,10 @@ pub struct LogJob {
     pub duration_secs: Option<f64>,
     pub rss_mb: Option<f64>,
     pub error: Option<String>,
+    /// [`LogJob::kind`], as the job was when it closed (its task and documents may be gone:
+    /// [`crate::logs::LogLimits::keep_details`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind_at_close: Option<String>,
 }
 
 /// A line that carried a worker tag but could not be read.
@@ -121,6 +125,8 @@ pub(super) struct Builder {
     /// Started at a clean boundary inside a log ([`LogParser::continued`]): lines were read
     /// before, so a `[WORKER START]` starts a new worker.
     pub(super) continued: bool,
+    /// [`super::LogLimits::keep_details`].
+    pub(super) keep_details: bool,
 }
 
 impl Builder {
@@ -139,6 +145,11 @@ impl Builder {
                 + job.documents.len() as u64
                 + job.task.as_ref().map_or(0, |t| t.sources.len() as u64);
             job.job = self.log.jobs.len() as u64 + 1;
+            job.kind_at_close = job.kind();
+            if !self.keep_details {
+                job.task = None;
+                job.documents = Vec::new();
+            }
             self.log.jobs.push(job);
         }
     }
@@ -213,17 +224,18 @@ impl Builder {
                 }
             }
             "JOB EXEC" | "JOB START" => {
-                let job_id = field(body, "job_id").map(str::to_string);
-                let open_other = self
-                    .current
-                    .as_ref()
-                    .is_some_and(|j| j.job_id.is_some() && job_id.is_some() && j.job_id != job_id);
+                let job_id = field(body, "job_id");
+                let open_other = self.current.as_ref().is_some_and(|j| {
+                    j.job_id
+                        .as_deref()
+                        .is_some_and(|open| job_id.is_some_and(|id| id != open))
+                });
                 if open_other {
                     self.close();
                 }
                 let job = self.job();
                 if job.job_id.is_none() {
-                    job.job_id = job_id;
+                    job.job_id = job_id.map(str::to_string);
                 }
             }
             "TASK START" => {
@@ -521,7 +533,7 @@ fn job_points(jobs: &[LogJob]) -> Vec<JobPoint> {
         outcome: j.outcome.clone(),
         duration_secs: j.duration_secs,
         rss_mb: j.rss_mb,
-        kind: j.kind(),
+        kind: j.kind_at_close.clone().or_else(|| j.kind()),
         ..JobPoint::default()
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

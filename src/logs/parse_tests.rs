@@ -125,6 +125,17 @@ fn the_fast_field_and_tag_readers_match_their_plain_definitions() {
     for line in lines {
         assert_eq!(find_tag(line), plain_tag(line), "{line:?}");
     }
+    // Every tag, alone and in a line, as the plain reader finds it.
+    for tag in TAGS {
+        for line in [
+            format!("[{tag}]"),
+            format!("INFO:x:[{tag}] k=v"),
+            format!("[{tag} ] [{tag}]x"),
+        ] {
+            assert_eq!(find_tag(&line), plain_tag(&line), "{line:?}");
+            assert!(find_tag(&line).is_some(), "{line:?}");
+        }
+    }
 }
 
 #[test]
@@ -184,4 +195,42 @@ fn a_jobs_kind_joins_its_file_types_and_task_options_in_order() {
     for (j, want) in cases {
         assert_eq!(j.kind().as_deref(), want, "{j:?}");
     }
+}
+
+#[test]
+fn a_log_read_without_details_gives_the_same_trajectory_and_counts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/logs") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "log") {
+            continue;
+        }
+        let full = parse_file_with(&path, &LogLimits::default()).expect("parses");
+        let light = LogLimits {
+            keep_details: false,
+            ..LogLimits::default()
+        };
+        let summary = parse_file_with(&path, &light).expect("parses");
+        assert_eq!(
+            summary.trajectory(None),
+            full.trajectory(None),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            (
+                summary.lines_total,
+                summary.unreadable_count,
+                summary.clears.len()
+            ),
+            (full.lines_total, full.unreadable_count, full.clears.len())
+        );
+        assert!(summary
+            .jobs
+            .iter()
+            .all(|j| j.task.is_none() && j.documents.is_empty()));
+        read += usize::from(full.jobs.iter().any(|j| j.task.is_some()));
+    }
+    assert!(read >= 3, "fixtures with tasks: {read}");
 }

@@ -43,11 +43,33 @@ pub(super) fn find_tag(line: &str) -> Option<(&'static str, &str)> {
         };
         // `[` and `]` are ASCII: both ends are character boundaries.
         let name = &line[pos + 1..pos + 1 + close];
-        if let Some(tag) = TAGS.iter().find(|t| **t == name) {
+        if let Some(tag) = tag_named(name) {
             return Some((tag, line[pos + 2 + close..].trim()));
         }
     }
     None
+}
+
+/// The tag of [`TAGS`] spelled `name` (a `match`: compared by length first, then bytes).
+fn tag_named(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "WORKER START" => "WORKER START",
+        "JOB EXEC" => "JOB EXEC",
+        "JOB START" => "JOB START",
+        "TASK START" => "TASK START",
+        "DOC OK" => "DOC OK",
+        "DOC ✓" => "DOC ✓",
+        "DOC FAILED" => "DOC FAILED",
+        "DOC ✗" => "DOC ✗",
+        "TASK SUCCESS" => "TASK SUCCESS",
+        "TASK FAILED" => "TASK FAILED",
+        "JOB SUCCESS" => "JOB SUCCESS",
+        "JOB FAILED" => "JOB FAILED",
+        "JOB ERROR" => "JOB ERROR",
+        "MEMORY" => "MEMORY",
+        "CACHE CLEAR" => "CACHE CLEAR",
+        _ => return None,
+    })
 }
 
 /// Whether a line can hold anything the parser reads: every tag and every source line

@@ -21,6 +21,7 @@ pub mod fleet;
 pub mod format;
 pub mod gate;
 pub mod html;
+pub mod json;
 pub mod markdown;
 pub mod minimize;
 pub mod sweep;

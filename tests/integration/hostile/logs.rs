@@ -154,6 +154,7 @@ fn log_endless_pipe_stops_at_the_total_bound() {
         max_line_bytes: 4096,
         max_total_bytes: 32 << 20,
         max_records: 1000,
+        ..LogLimits::default()
     };
     let err = parse_file_with(&path, &limits).unwrap_err().to_string();
     assert!(err.contains("endless.log"), "{err}");
