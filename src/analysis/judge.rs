@@ -15,25 +15,32 @@ pub const MIN_GROWTH_MB: f64 = 1.0;
 /// Smallest growth over a run that can be a leak, for count series.
 pub const MIN_GROWTH_COUNT: f64 = 1.0;
 
-/// Build the input for one MiB series of the trajectory.
+/// Build the input for one MiB series of the trajectory (a series without a point has no
+/// clears or deaths either: nothing to judge).
 pub fn mb_series(
     trajectory: &Trajectory,
     name: &str,
     value: impl Fn(&JobPoint) -> Option<f64>,
     clear_after: impl Fn(&ClearPoint) -> Option<f64>,
 ) -> SeriesInput {
+    let points: Vec<(u64, f64)> = trajectory
+        .points
+        .iter()
+        .filter_map(|p| value(p).map(|v| (p.job, v)))
+        .collect();
+    let (clears, deaths) = if points.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        (clear_marks(trajectory, clear_after), deaths(trajectory))
+    };
     SeriesInput {
         name: name.to_string(),
         unit: "MB".into(),
-        points: trajectory
-            .points
-            .iter()
-            .filter_map(|p| value(p).map(|v| (p.job, v)))
-            .collect(),
-        clears: clear_marks(trajectory, clear_after),
+        points,
+        clears,
         min_growth: MIN_GROWTH_MB,
         limit: trajectory.memory_limit_mb,
-        deaths: deaths(trajectory),
+        deaths,
     }
 }
 
