@@ -163,7 +163,11 @@ pub fn judge_run(trajectory: &Trajectory, params: &VerdictParams) -> RunVerdict 
         None
     };
     if let Some(a) = &attribution {
-        if matches!(primary.call, LeakCall::Leak | LeakCall::SlowGrowth) && !a.growing.is_empty() {
+        // Only kinds that stand out are suspects: when every kind grows alike the growth
+        // follows no input (and on a sawtooth each job's change between clears is what the
+        // next clear gives back), so naming them all would blame every document.
+        let stand_out = !a.growing.is_empty() && a.growing.len() < a.kinds.len();
+        if matches!(primary.call, LeakCall::Leak | LeakCall::SlowGrowth) && stand_out {
             // A job kind whose jobs grow the series points at the holder like a census type.
             let rows = a.kinds.iter().filter(|k| a.growing.contains(&k.kind));
             let named: Vec<String> = rows
@@ -183,5 +187,71 @@ pub fn judge_run(trajectory: &Trajectory, params: &VerdictParams) -> RunVerdict 
         cause,
         clear_summary: clear_summary(trajectory),
         attribution,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::series::SourceKind;
+
+    /// SYNTHETIC: a sawtooth whose floor rises 0.5 MB per job, each job of either kind adding
+    /// 80 MB that the clear after every third job frees: the kinds grow alike between clears.
+    #[test]
+    fn kinds_that_grow_alike_between_clears_are_not_suspects() {
+        let mut points = Vec::new();
+        let mut clears = Vec::new();
+        for job in 1..=300u64 {
+            let floor = 860.0 + 0.5 * job as f64;
+            let in_cycle = ((job - 1) % 3 + 1) as f64;
+            let rss = floor + 80.0 * in_cycle + (job % 7) as f64 * 0.3;
+            points.push(JobPoint {
+                job,
+                outcome: "success".into(),
+                rss_mb: Some(rss),
+                kind: Some(if job % 2 == 0 { "pdf" } else { "html" }.into()),
+                ..JobPoint::default()
+            });
+            if job % 3 == 0 {
+                clears.push(ClearPoint {
+                    job,
+                    before_mb: rss,
+                    after_mb: floor,
+                    freed_mb: rss - floor,
+                    live_after_mb: None,
+                    live_before_mb: None,
+                    resident_after_mb: None,
+                    type_counts_after: Default::default(),
+                });
+            }
+        }
+        let t = Trajectory {
+            source: SourceKind::Log,
+            origin: "synthetic".into(),
+            baseline_rss_mb: None,
+            baseline_live_mb: None,
+            points,
+            clears,
+            memory_limit_mb: None,
+            unreadable_lines: 0,
+        };
+        let v = judge_run(&t, &VerdictParams::default());
+        assert!(
+            matches!(v.primary.call, LeakCall::Leak | LeakCall::SlowGrowth),
+            "{:?}",
+            v.primary.summary
+        );
+        let a = v.attribution.as_ref().expect("two kinds");
+        assert_eq!(
+            a.growing.len(),
+            2,
+            "both kinds grow between clears: {}",
+            a.summary
+        );
+        assert!(
+            v.cause.suspects.iter().all(|s| !s.contains("job kind")),
+            "{:?}",
+            v.cause.suspects
+        );
     }
 }

@@ -89,6 +89,16 @@ fn headline(v: &SeriesVerdict) -> Vec<Span> {
 
 /// Build the report's blocks. `charts` are the chart files written (empty for no charts).
 pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
+    build_shown(input, charts, None)
+}
+
+/// [`build`] with the jobs and cache-clear tables cut to at most `table_rows` rows each, their
+/// first and last (the terminal's report of a long run).
+pub fn build_shown(
+    input: &ReportInput,
+    charts: &[ChartFile],
+    table_rows: Option<usize>,
+) -> Document {
     let verdict = &input.verdict;
     let primary = &verdict.primary;
     let mut blocks = Vec::new();
@@ -186,7 +196,10 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
             "No cache clears in this run.",
         )]));
     } else {
-        blocks.push(Block::Table(table::clear_table(&input.clears)));
+        blocks.push(Block::Table(table::clear_table_shown(
+            &input.clears,
+            table_rows,
+        )));
         let s = &verdict.clear_summary;
         let mut text = format!("{} clears", s.clears);
         if let Some(mean) = s.mean_freed_mb {
@@ -221,9 +234,10 @@ pub fn build(input: &ReportInput, charts: &[ChartFile]) -> Document {
     if input.trajectory.points.is_empty() {
         blocks.push(Block::Paragraph(vec![Span::plain("No job finished.")]));
     } else {
-        blocks.push(Block::Table(table::jobs_table(
+        blocks.push(Block::Table(table::jobs_table_shown(
             &input.trajectory,
             &input.clears,
+            table_rows,
         )));
     }
 

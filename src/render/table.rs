@@ -65,9 +65,7 @@ impl TableData {
         }
         let omitted = self.rows.len() - head - tail;
         let mut rows: Vec<Vec<Cell>> = self.rows[..head].to_vec();
-        let mut gap = vec![Cell::tone(format!("… {omitted} rows …"), Tone::Muted)];
-        gap.extend((1..self.headers.len()).map(|_| Cell::tone("", Tone::Muted)));
-        rows.push(gap);
+        rows.push(gap_row(omitted, self.headers.len()));
         rows.extend_from_slice(&self.rows[self.rows.len() - tail..]);
         TableData {
             headers: self.headers.clone(),
@@ -85,8 +83,39 @@ fn call_tone(call: LeakCall) -> Tone {
     }
 }
 
+/// The rows of a `len`-row table to show with at most `limit` rows (half from the start, half
+/// from the end, as [`TableData::elided`] keeps them): the shown indices, in order, and the
+/// number left out between the two halves (0: all shown).
+fn shown_rows(len: usize, limit: Option<usize>) -> (Vec<usize>, usize) {
+    match limit {
+        Some(limit) if len > limit / 2 * 2 + 1 => {
+            let half = limit / 2;
+            ((0..half).chain(len - half..len).collect(), len - 2 * half)
+        }
+        _ => ((0..len).collect(), 0),
+    }
+}
+
+/// The row [`TableData::elided`] puts where rows are left out.
+fn gap_row(omitted: usize, columns: usize) -> Vec<Cell> {
+    let mut gap = vec![Cell::tone(format!("… {omitted} rows …"), Tone::Muted)];
+    gap.extend((1..columns).map(|_| Cell::tone("", Tone::Muted)));
+    gap
+}
+
 /// The per-job trajectory: job, worker, outcome, duration, RSS, live, resident, peak, clears.
 pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
+    jobs_table_shown(trajectory, clears, None)
+}
+
+/// [`jobs_table`] with at most `limit` of its rows made (a terminal shows the first and last
+/// jobs of a long run: the others are not formatted at all). The numbers' decimals are those
+/// of the whole table.
+pub fn jobs_table_shown(
+    trajectory: &Trajectory,
+    clears: &[ClearPoint],
+    limit: Option<usize>,
+) -> TableData {
     let mut table = TableData::new(&[
         ("Job", true),
         ("Worker", true),
@@ -116,7 +145,12 @@ pub fn jobs_table(trajectory: &Trajectory, clears: &[ClearPoint]) -> TableData {
     for c in clears {
         clear_of.entry(c.job).or_insert(c);
     }
-    for point in points {
+    let (shown, omitted) = shown_rows(points.len(), limit);
+    for (i, index) in shown.iter().enumerate() {
+        if omitted > 0 && i == shown.len() / 2 {
+            table.rows.push(gap_row(omitted, table.headers.len()));
+        }
+        let point = &points[*index];
         let outcome_tone = if point.outcome == "success" {
             Tone::Plain
         } else {
@@ -200,6 +234,11 @@ pub fn growth_table(growth: &GrowthTable, limit: usize) -> TableData {
 
 /// The cache-clear table in the seed's Results layout.
 pub fn clear_table(clears: &[ClearPoint]) -> TableData {
+    clear_table_shown(clears, None)
+}
+
+/// [`clear_table`] with at most `limit` of its rows made (see [`jobs_table_shown`]).
+pub fn clear_table_shown(clears: &[ClearPoint], limit: Option<usize>) -> TableData {
     let mut table = TableData::new(&[
         ("Clear Event", false),
         ("Memory Before", true),
@@ -211,7 +250,12 @@ pub fn clear_table(clears: &[ClearPoint]) -> TableData {
             .iter()
             .flat_map(|c| [c.before_mb, c.after_mb, c.freed_mb]),
     );
-    for clear in clears {
+    let (shown, omitted) = shown_rows(clears.len(), limit);
+    for (i, index) in shown.iter().enumerate() {
+        if omitted > 0 && i == shown.len() / 2 {
+            table.rows.push(gap_row(omitted, table.headers.len()));
+        }
+        let clear = &clears[*index];
         let tone = if clear.freed_mb > 0.0 {
             Tone::Good
         } else {
@@ -442,6 +486,54 @@ fn docling_worker_label(env: &std::collections::BTreeMap<String, String>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_cut_as_they_are_made_equal_the_whole_tables_elided() {
+        use crate::analysis::series::{JobPoint, SourceKind};
+        for jobs in [1u64, 40, 41, 42, 100] {
+            let points: Vec<JobPoint> = (1..=jobs)
+                .map(|job| JobPoint {
+                    job,
+                    outcome: if job % 17 == 0 { "failed" } else { "success" }.into(),
+                    rss_mb: Some(800.0 + job as f64 * 0.25),
+                    ..JobPoint::default()
+                })
+                .collect();
+            let clears: Vec<ClearPoint> = (1..=jobs)
+                .filter(|j| j % 2 == 0)
+                .map(|job| ClearPoint {
+                    job,
+                    before_mb: 900.5,
+                    after_mb: 800.0,
+                    freed_mb: 100.5,
+                    live_after_mb: None,
+                    live_before_mb: None,
+                    resident_after_mb: None,
+                    type_counts_after: Default::default(),
+                })
+                .collect();
+            let trajectory = Trajectory {
+                source: SourceKind::Log,
+                origin: "synthetic".into(),
+                baseline_rss_mb: None,
+                baseline_live_mb: None,
+                points,
+                clears: clears.clone(),
+                memory_limit_mb: None,
+                unreadable_lines: 0,
+            };
+            assert_eq!(
+                jobs_table_shown(&trajectory, &clears, Some(40)),
+                jobs_table(&trajectory, &clears).elided(20, 20),
+                "{jobs} jobs"
+            );
+            assert_eq!(
+                clear_table_shown(&clears, Some(10)),
+                clear_table(&clears).elided(5, 5),
+                "{jobs} jobs"
+            );
+        }
+    }
 
     #[test]
     fn elided_keeps_head_and_tail() {

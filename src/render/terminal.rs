@@ -306,7 +306,8 @@ const TERMINAL_JOB_ROWS: usize = 40;
 /// The report for a terminal: the same headline, tables and notes as `report.md`, without
 /// charts, and with the job table elided in the middle for long runs.
 pub fn terminal_report(input: &ReportInput, term: &Terminal) -> String {
-    let document = super::doc::build(input, &[]);
+    // The jobs and clears of a long run: the first and last rows only (report.md has all).
+    let document = super::doc::build_shown(input, &[], Some(TERMINAL_JOB_ROWS));
     render_document(&document, term)
 }
 
@@ -353,9 +354,11 @@ pub(crate) fn render_document(document: &Document, term: &Terminal) -> String {
             }
             Block::Table(table) => {
                 let shown = if table.headers.first().is_some_and(|h| h == "Job") {
-                    table.elided(TERMINAL_JOB_ROWS / 2, TERMINAL_JOB_ROWS / 2)
+                    std::borrow::Cow::Owned(
+                        table.elided(TERMINAL_JOB_ROWS / 2, TERMINAL_JOB_ROWS / 2),
+                    )
                 } else {
-                    table.clone()
+                    std::borrow::Cow::Borrowed(table)
                 };
                 out.push_str(&render_terminal(&shown, term));
                 out.push_str("\n\n");
