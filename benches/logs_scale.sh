@@ -5,7 +5,8 @@
 #     against `grep -c MEMORY FILE` on the same file (page cache warm), interleaved: every round
 #     runs both, in alternating order; the ratio is taken per round and its median reported
 #     (target: within 3x). Peak RSS of each (ru_maxrss of the child, from wait4). Beside them,
-#     `logs FILE --no-charts --no-report` (the verdict on the terminal, no JSON of every job).
+#     `logs FILE --no-charts --no-report` (the verdict on the terminal, no JSON of every job) and
+#     `logs FILE --out DIR` (the default: the report folder with its charts).
 #  2. `report RUN` of a 100,000-job run folder (run.json + jobs.jsonl): wall time and peak RSS
 #     (target: seconds), beside `wc -l` of its jobs.jsonl.
 #
@@ -64,7 +65,10 @@ grep = ["grep", "-c", "MEMORY", log]
 logs = [binary, "logs", log, "--no-charts", "--no-report", "--json"]
 # The operator's view: the verdict on the terminal, no JSON of every job.
 term = [binary, "logs", log, "--no-charts", "--no-report"]
-runs = [("grep", grep), ("logs", logs), ("term", term)] + ([("base", [base] + logs[1:])] if base else [])
+# The default: the report folder with its charts (and the terminal verdict).
+folder = [binary, "logs", log, "--out", os.path.join(out_dir, "logs-report")]
+runs = [("grep", grep), ("logs", logs), ("term", term), ("folder", folder)] + (
+    [("base", [base] + logs[1:])] if base else [])
 rows = []
 load = os.getloadavg()[0]
 for r in range(rounds):
@@ -79,7 +83,7 @@ memory = rows[0]["grep"][3].decode().strip()
 print(f"log: {lines} lines, {size / 1e6:.0f} MB, {memory} [MEMORY] lines; load average {load:.1f} at the start, "
       f"{os.getloadavg()[0]:.1f} at the end\n")
 head = ("| round | grep -c MEMORY wall (CPU) | logs --json wall (CPU) | wall ratio | CPU ratio | grep peak RSS | logs peak RSS "
-        "| logs (terminal) wall (CPU) | its wall ratio |")
+        "| logs (terminal) wall (CPU) | its wall ratio | logs (report folder) wall | its peak RSS |")
 if base:
     head += " before: logs wall (CPU) | before: wall ratio | before: peak RSS |"
 print(head)
@@ -87,7 +91,8 @@ print("|---" * (head.count("|") - 1) + "|")
 for i, g in enumerate(rows):
     row = (f"| {i + 1} | {g['grep'][0]:.2f} s ({g['grep'][2]:.2f} s) | {g['logs'][0]:.2f} s ({g['logs'][2]:.2f} s) "
            f"| {ratios[i]:.1f}x | {cpu_ratios[i]:.1f}x | {g['grep'][1]:.0f} MiB | {g['logs'][1]:.0f} MiB "
-           f"| {g['term'][0]:.2f} s ({g['term'][2]:.2f} s) | {g['term'][0] / g['grep'][0]:.1f}x |")
+           f"| {g['term'][0]:.2f} s ({g['term'][2]:.2f} s) | {g['term'][0] / g['grep'][0]:.1f}x "
+           f"| {g['folder'][0]:.2f} s | {g['folder'][1]:.0f} MiB |")
     if base:
         row += (f" {g['base'][0]:.2f} s ({g['base'][2]:.2f} s) | {g['base'][0] / g['grep'][0]:.1f}x "
                 f"| {g['base'][1]:.0f} MiB |")
@@ -109,6 +114,10 @@ if base:
         outs.append(path)
     same = filecmp.cmp(outs[0], outs[1], shallow=False)
     print(f"JSON of logs and of the before binary byte for byte identical: {'yes' if same else 'NO'}")
+report_dir = os.path.join(out_dir, "logs-report")
+sizes = {name: os.path.getsize(os.path.join(report_dir, name))
+         for name in ["report.md", "report.html", "charts/trajectory.svg", "charts/trajectory.png"]}
+print("report folder: " + ", ".join(f"{k} {v / 1e3:.0f} KB" for k, v in sizes.items()))
 print()
 
 jobs = os.path.join(run, "jobs.jsonl")

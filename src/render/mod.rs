@@ -176,6 +176,9 @@ impl Default for RenderOptions {
 pub const CHARTS_DIR: &str = "charts";
 pub const REPORT_MD: &str = "report.md";
 pub const REPORT_HTML: &str = "report.html";
+/// The most rows of the jobs and of the cache-clear tables in `report.md`/`report.html`: the
+/// first and the last half of them (a 277,778-job log made a 70 MB `report.html`).
+pub const REPORT_TABLE_ROWS: usize = 2000;
 
 /// Write the charts (`charts/*.svg`, `charts/*.png`), `report.md` and `report.html` into
 /// `out_dir` (created when missing). Returns the files written, charts first.
@@ -200,7 +203,9 @@ pub fn write_report(
     } else {
         Vec::new()
     };
-    let document = doc::build(input, &charts);
+    // A long run's jobs and clears: the first and last rows (all of them are in jobs.jsonl, or
+    // in `logs --json`).
+    let document = doc::build_shown(input, &charts, Some(REPORT_TABLE_ROWS));
     if opts.markdown {
         let path = out_dir.join(REPORT_MD);
         write_file(&path, markdown::render(&document, &charts).as_bytes())?;

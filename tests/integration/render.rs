@@ -472,3 +472,48 @@ fn report_horizon_flag_changes_what_growth_matters() {
     assert!(verdict_line("1000").contains("LEAK"));
     assert!(verdict_line("1").contains("SLOW GROWTH"));
 }
+
+/// A long run's report keeps the first and last rows of its jobs and clears tables: the
+/// 277,778 jobs of a long log made a 70 MB report.html and a 26 MB chart before.
+#[test]
+fn a_long_runs_report_tables_and_chart_stay_small() {
+    let mut input = fixture_input();
+    let template = input.trajectory.points.last().cloned().expect("a point");
+    let clear = input.trajectory.clears.first().cloned().expect("a clear");
+    let first = template.job + 1;
+    for job in first..first + 20_000 {
+        let mut p = template.clone();
+        p.job = job;
+        p.rss_mb = p.rss_mb.map(|v| v + (job % 3) as f64 * 10.0);
+        input.trajectory.points.push(p);
+        if job % 3 == 0 {
+            let mut c = clear.clone();
+            c.job = job;
+            input.trajectory.clears.push(c.clone());
+            input.clears.push(c);
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    render::write_report(dir.path(), &input, &RenderOptions::default()).expect("report written");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("report.md");
+    let jobs = input.trajectory.points.len();
+    let left_out = jobs - render::REPORT_TABLE_ROWS;
+    assert!(
+        md.contains(&format!("… {left_out} rows …")),
+        "the jobs table is cut"
+    );
+    let clears = input.clears.len();
+    assert!(
+        md.contains(&format!("… {} rows …", clears - render::REPORT_TABLE_ROWS)),
+        "the clears table is cut"
+    );
+    let last = input.trajectory.points.last().map(|p| p.job).unwrap_or(0);
+    assert!(md.contains(&format!("| {last} |")), "the last job is shown");
+    assert!(md.len() < 1_000_000, "report.md is {} bytes", md.len());
+    let svg = std::fs::metadata(dir.path().join("charts/trajectory.svg")).expect("svg");
+    assert!(
+        svg.len() < 2_000_000,
+        "trajectory.svg is {} bytes",
+        svg.len()
+    );
+}

@@ -429,9 +429,133 @@ pub(crate) fn segments(
     out
 }
 
+/// Buckets across a chart's x range when a long series is thinned before drawing (more than
+/// the plot's pixel columns: what is drawn is the same).
+pub(crate) const DRAWN_BUCKETS: usize = 1000;
+
+/// The x bucket (of `buckets` across `lo..=hi`) that `x` falls in.
+fn bucket_of(x: f64, (lo, hi): (f64, f64), buckets: usize) -> usize {
+    if hi <= lo {
+        return 0;
+    }
+    (((x - lo) / (hi - lo) * buckets as f64) as usize).min(buckets - 1)
+}
+
+/// A line's points (in x order) thinned for drawing: of each of `buckets` x buckets its
+/// first, lowest, highest and last point, in x order (M4: Jugel et al., "M4: a
+/// visualization-oriented time series data aggregation", VLDB 2014: a line through them
+/// lights the same pixels as the line through all points, at that many columns). A line of
+/// at most 4 points a bucket is kept whole.
+pub(crate) fn thin_line(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Vec::new();
+    };
+    if buckets == 0 || points.len() <= 4 * buckets {
+        return points.to_vec();
+    }
+    let range = (first.0, last.0);
+    let mut out = Vec::with_capacity(4 * buckets);
+    let mut start = 0;
+    while start < points.len() {
+        let b = bucket_of(points[start].0, range, buckets);
+        let mut end = start + 1;
+        while end < points.len() && bucket_of(points[end].0, range, buckets) == b {
+            end += 1;
+        }
+        let part = &points[start..end];
+        let low = (0..part.len()).min_by(|&i, &j| part[i].1.total_cmp(&part[j].1));
+        let high = (0..part.len()).max_by(|&i, &j| part[i].1.total_cmp(&part[j].1));
+        let mut keep: Vec<usize> = [Some(0), low, high, Some(part.len() - 1)]
+            .into_iter()
+            .flatten()
+            .collect();
+        keep.sort_unstable();
+        keep.dedup();
+        out.extend(keep.into_iter().map(|i| part[i]));
+        start = end;
+    }
+    out
+}
+
+/// Cache clears (job, before, after) thinned for drawing: more than `buckets` become one per
+/// x bucket, from the highest before to the lowest after of the bucket's clears, at its first.
+pub(crate) fn thin_clears(clears: &[(f64, f64, f64)], buckets: usize) -> Vec<(f64, f64, f64)> {
+    let (Some(first), Some(last)) = (clears.first(), clears.last()) else {
+        return Vec::new();
+    };
+    if buckets == 0 || clears.len() <= buckets {
+        return clears.to_vec();
+    }
+    let range = (first.0, last.0);
+    let mut out: Vec<(usize, (f64, f64, f64))> = Vec::with_capacity(buckets);
+    for &(x, before, after) in clears {
+        let b = bucket_of(x, range, buckets);
+        match out.last_mut() {
+            Some((at, merged)) if *at == b => {
+                merged.1 = merged.1.max(before);
+                merged.2 = merged.2.min(after);
+            }
+            _ => out.push((b, (x, before, after))),
+        }
+    }
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thinned_lines_keep_each_buckets_ends_and_extremes() {
+        let points: Vec<(f64, f64)> = (0..100_000)
+            .map(|i| {
+                (
+                    i as f64,
+                    ((i * 7919) % 1000) as f64 + if i == 77_777 { 5000.0 } else { 0.0 },
+                )
+            })
+            .collect();
+        let thin = thin_line(&points, 100);
+        assert!(thin.len() <= 400, "{}", thin.len());
+        assert_eq!(thin.first(), points.first());
+        assert_eq!(thin.last(), points.last());
+        assert!(thin.contains(&(77_777.0, 5000.0 + ((77_777 * 7919) % 1000) as f64)));
+        assert!(thin.windows(2).all(|w| w[0].0 < w[1].0), "in x order");
+        for b in 0..100 {
+            let in_bucket = |p: &&(f64, f64)| bucket_of(p.0, (0.0, 99_999.0), 100) == b;
+            let max = |v: Vec<&(f64, f64)>| v.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+            let min = |v: Vec<&(f64, f64)>| v.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+            let all: Vec<&(f64, f64)> = points.iter().filter(in_bucket).collect();
+            let kept: Vec<&(f64, f64)> = thin.iter().filter(in_bucket).collect();
+            assert_eq!(max(all.clone()), max(kept.clone()), "bucket {b}");
+            assert_eq!(min(all), min(kept), "bucket {b}");
+        }
+        let short: Vec<(f64, f64)> = (0..40).map(|i| (i as f64, 1.0)).collect();
+        assert_eq!(
+            thin_line(&short, 10),
+            short,
+            "4 points a bucket or fewer: whole"
+        );
+    }
+
+    #[test]
+    fn thinned_clears_keep_the_highest_before_and_lowest_after() {
+        let clears: Vec<(f64, f64, f64)> = (1..=3000)
+            .map(|i| {
+                (
+                    3.0 * i as f64,
+                    1100.0 + (i % 5) as f64,
+                    860.0 - (i % 7) as f64,
+                )
+            })
+            .collect();
+        let thin = thin_clears(&clears, 100);
+        assert!(thin.len() <= 100, "{}", thin.len());
+        let top = |v: &[(f64, f64, f64)]| v.iter().map(|c| c.1).fold(f64::MIN, f64::max);
+        let bottom = |v: &[(f64, f64, f64)]| v.iter().map(|c| c.2).fold(f64::MAX, f64::min);
+        assert_eq!((top(&thin), bottom(&thin)), (top(&clears), bottom(&clears)));
+        assert_eq!(thin_clears(&clears[..50], 100), clears[..50].to_vec());
+    }
 
     #[test]
     fn gaps_split_series() {

@@ -6,8 +6,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor;
 
 use super::{
-    de, draw_point_markers, header, job_memory_chart, segments, y_range, LegendEntry, Sample, BLUE,
-    DARK, FONT, GREEN, GREY, LIMIT_RED, ORANGE, PURPLE, SKY, VERMILLION,
+    de, draw_point_markers, header, job_memory_chart, segments, thin_clears, thin_line, y_range,
+    LegendEntry, Sample, BLUE, DARK, DRAWN_BUCKETS, FONT, GREEN, GREY, LIMIT_RED, ORANGE, PURPLE,
+    SKY, VERMILLION,
 };
 use crate::render::doc::limit_projection;
 use crate::render::format;
@@ -47,8 +48,12 @@ struct Plan {
 fn plan(input: &ReportInput) -> Plan {
     let t = &input.trajectory;
     let points = &t.points;
+    // A long run's lines, floor and clears are thinned to what the plot's columns can show.
     let series = |f: fn(&crate::analysis::JobPoint) -> Option<f64>| {
         segments(points.iter().map(|p| (p.job as f64, f(p))))
+            .into_iter()
+            .map(|seg| thin_line(&seg, DRAWN_BUCKETS))
+            .collect::<Vec<_>>()
     };
     let rss = series(|p| p.rss_mb);
     let live = series(|p| p.live_mb);
@@ -68,12 +73,13 @@ fn plan(input: &ReportInput) -> Plan {
     let primary = &input.verdict.primary;
     let memory_series = primary.unit.eq_ignore_ascii_case("MB");
     let floor: Vec<(f64, f64)> = if memory_series {
-        primary
+        let all: Vec<(f64, f64)> = primary
             .floor
             .iter()
             .map(|(j, v)| (*j as f64, *v))
             .filter(|(_, v)| v.is_finite())
-            .collect()
+            .collect();
+        thin_line(&all, DRAWN_BUCKETS)
     } else {
         Vec::new()
     };
@@ -115,12 +121,13 @@ fn plan(input: &ReportInput) -> Plan {
         format::series_name(&primary.series)
     );
 
-    let clears: Vec<(f64, f64, f64)> = input
+    let all_clears: Vec<(f64, f64, f64)> = input
         .clears
         .iter()
         .filter(|c| c.before_mb.is_finite() && c.after_mb.is_finite())
         .map(|c| (c.job as f64, c.before_mb, c.after_mb))
         .collect();
+    let clears = thin_clears(&all_clears, DRAWN_BUCKETS);
     let marker_y = |p: &crate::analysis::JobPoint| p.rss_mb.or(p.live_mb).filter(|v| v.is_finite());
     let failed = points
         .iter()
