@@ -10,7 +10,7 @@ use clap::Args;
 use crate::analysis::VerdictParams;
 use crate::cli::log_limits::LogLimitArgs;
 use crate::cli::timestamped_report_dir;
-use crate::engine::finish::log_report_input;
+use crate::engine::finish::{log_report_input, log_report_input_owned};
 use crate::engine::fleet::{self, expand_logs, FleetConfig};
 use crate::logs::{analyse, read_memory_log, LogAnalysis, LogLimits};
 use crate::render::json::write_pretty_spliced;
@@ -96,12 +96,20 @@ fn run_one(
     // The process ends after this log: its hundreds of thousands of records are left to the
     // exit instead of being freed one by one (tens of ms on a long log). So is the analysis.
     std::mem::forget(parsed);
-    let mut analysis = std::mem::ManuallyDrop::new(analysis);
     if args.json && args.no_report {
         // No report written or shown: its input (a copy of the trajectory) is not built.
+        let mut analysis = std::mem::ManuallyDrop::new(analysis);
         return print_analysis_json(&mut analysis).map(|()| 0);
     }
-    let input = std::mem::ManuallyDrop::new(log_report_input(&analysis));
+    // Without the JSON the analysis is not needed after the report's input: its trajectory
+    // moves there instead of being copied.
+    let (input, json) = if args.json {
+        (log_report_input(&analysis), Some(analysis))
+    } else {
+        (log_report_input_owned(analysis), None)
+    };
+    let input = std::mem::ManuallyDrop::new(input);
+    let mut json = std::mem::ManuallyDrop::new(json);
     let written = if args.no_report {
         Vec::new()
     } else {
@@ -115,8 +123,8 @@ fn run_one(
         };
         render::write_report(&out, &input, &opts)?
     };
-    if args.json {
-        print_analysis_json(&mut analysis)?;
+    if let Some(analysis) = json.as_mut() {
+        print_analysis_json(analysis)?;
         for path in &written {
             eprintln!("wrote {}", path.display());
         }

@@ -221,17 +221,30 @@ pub fn load_budget(path: &Path) -> Result<BudgetFile> {
 
 /// The report of an analysed docling-serve worker log.
 pub fn log_report_input(analysis: &crate::logs::LogAnalysis) -> ReportInput {
+    log_report_input_with(analysis, analysis.trajectory.clone())
+}
+
+/// [`log_report_input`] that takes the analysis' trajectory instead of copying it (a long
+/// log's is hundreds of thousands of points).
+pub fn log_report_input_owned(mut analysis: crate::logs::LogAnalysis) -> ReportInput {
+    // The points moved, the rest (the clears, a few fields) copied.
+    let points = std::mem::take(&mut analysis.trajectory.points);
+    let mut trajectory = analysis.trajectory.clone();
+    trajectory.points = points;
+    log_report_input_with(&analysis, trajectory)
+}
+
+fn log_report_input_with(
+    analysis: &crate::logs::LogAnalysis,
+    trajectory: crate::analysis::Trajectory,
+) -> ReportInput {
     let title = Path::new(&analysis.origin)
         .file_name()
         .and_then(|s| s.to_str())
         .unwrap_or(&analysis.origin)
         .to_string();
-    let mut input = ReportInput::new(
-        title,
-        analysis.trajectory.clone(),
-        analysis.run_verdict.clone(),
-    );
-    input.clears = clear_table(&analysis.trajectory);
+    let mut input = ReportInput::new(title, trajectory, analysis.run_verdict.clone());
+    input.clears = clear_table(&input.trajectory);
     let mut settings = vec![
         ("log lines".to_string(), analysis.lines.total.to_string()),
         (
