@@ -18,6 +18,10 @@
 //! its return addresses falls in that function's symbol-table range (no symbolisation).
 
 #[cfg(feature = "jemalloc-profiling")]
+#[path = "known_leak/mod.rs"]
+mod known_leak;
+
+#[cfg(feature = "jemalloc-profiling")]
 #[path = "jemalloc_prof/with_profiler.rs"]
 mod with_profiler;
 

@@ -7,35 +7,16 @@
 //! `cargo test --release --test sites_accuracy -- --nocapture` prints the table in BENCHMARKS.md.
 //! It found the lattice bias of the sampler's first address hash (see `alloc/sampling.rs`).
 
+#[path = "known_leak/mod.rs"]
+mod known_leak;
+
 use docling_memprof::alloc::sampling::{self, SamplingConfig};
 use docling_memprof::symbols::SiteResolver;
+use known_leak::{churn, leak_pages, leak_small, CASES};
 
 #[global_allocator]
 static GLOBAL: docling_memprof::alloc::SelectedAllocator =
     docling_memprof::alloc::SelectedAllocator::new();
-
-/// A leak of `count` blocks of `size` bytes, from its own function (its own site).
-#[inline(never)]
-fn leak_small(count: usize, size: usize, keep: &mut Vec<Vec<u8>>) {
-    for _ in 0..count {
-        keep.push(vec![1u8; size]);
-    }
-}
-
-#[inline(never)]
-fn leak_pages(count: usize, size: usize, keep: &mut Vec<Vec<u8>>) {
-    for _ in 0..count {
-        keep.push(vec![2u8; size]);
-    }
-}
-
-/// Churn that is freed again: must not show up as live.
-#[inline(never)]
-fn churn(count: usize) {
-    for i in 0..count {
-        std::hint::black_box(vec![0u8; 64 + (i % 512)]);
-    }
-}
 
 #[test]
 fn a_known_leak_is_estimated_within_its_error_bars() {
@@ -43,16 +24,11 @@ fn a_known_leak_is_estimated_within_its_error_bars() {
         docling_memprof::alloc::is_installed(),
         "the selected allocator serves this test"
     );
-    let cases: [(&str, usize, usize); 3] = [
-        ("leak_small", 200_000, 48),
-        ("leak_small", 4_000, 4096),
-        ("leak_pages", 4, 4 << 20),
-    ];
     let mut worst_z: f64 = 0.0;
     println!("| blocks x size | true bytes | estimate | stderr | z |");
     println!("|---|---|---|---|---|");
     for mean_bytes in [64 * 1024, 256 * 1024] {
-        for &(function, count, size) in &cases {
+        for &(function, count, size) in &CASES {
             sampling::enable(SamplingConfig { mean_bytes });
             let mut keep = Vec::with_capacity(count);
             churn(50_000);

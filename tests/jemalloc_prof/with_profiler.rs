@@ -6,35 +6,10 @@ use docling_memprof::alloc::jemalloc_prof::{self, HeapProfile};
 use docling_memprof::alloc::module::main_binary;
 use docling_memprof::symbols::elf;
 
+use super::known_leak::{churn, leak_pages, leak_small, CASES};
+
 /// Set in the child runs: the child leaks, dumps and prints its results.
 const CHILD_ENV: &str = "JEPROF_ACCURACY_CHILD";
-
-#[inline(never)]
-fn leak_small(count: usize, size: usize, keep: &mut Vec<Vec<u8>>) {
-    for _ in 0..count {
-        keep.push(vec![1u8; size]);
-    }
-}
-
-#[inline(never)]
-fn leak_pages(count: usize, size: usize, keep: &mut Vec<Vec<u8>>) {
-    for _ in 0..count {
-        keep.push(vec![2u8; size]);
-    }
-}
-
-#[inline(never)]
-fn churn(count: usize) {
-    for i in 0..count {
-        std::hint::black_box(vec![0u8; 64 + (i % 512)]);
-    }
-}
-
-const CASES: [(&str, usize, usize); 3] = [
-    ("leak_small", 200_000, 48),
-    ("leak_small", 4_000, 4096),
-    ("leak_pages", 4, 4 << 20),
-];
 
 /// The estimate and its stderr of the stacks through `function`'s code in `profile`.
 fn leak_estimate(profile: &HeapProfile, function: usize) -> (f64, f64) {
