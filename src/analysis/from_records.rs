@@ -33,7 +33,7 @@ pub fn job_point(record: &JobRecord) -> JobPoint {
     JobPoint {
         job: record.job,
         worker_index: record.worker_index,
-        outcome: record.outcome.label().to_string(),
+        outcome: record.outcome.kind(),
         duration_secs: Some(record.duration_secs),
         rss_mb: snapshot.and_then(Snapshot::rss_bytes).map(mib),
         live_mb: snapshot

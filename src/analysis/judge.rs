@@ -7,7 +7,7 @@ use super::attribution::attribute;
 use super::cause;
 use super::classify::{judge_series, ClearMark, SeriesInput, VerdictParams};
 use super::clears::clear_summary;
-use super::series::{ClearPoint, JobPoint, Trajectory};
+use super::series::{ClearPoint, JobPoint, OutcomeKind, Trajectory};
 use super::verdict::{LeakCall, RunVerdict, SeriesVerdict};
 
 /// Smallest growth over a run that can be a leak, for MiB series.
@@ -90,7 +90,7 @@ pub fn deaths(trajectory: &Trajectory) -> Vec<u64> {
 }
 
 fn died(point: &JobPoint) -> bool {
-    point.outcome == "died"
+    point.outcome == OutcomeKind::Died
 }
 
 /// Every series the trajectory has: live, resident, RSS and one per census type.
@@ -207,7 +207,7 @@ mod tests {
             let rss = floor + 80.0 * in_cycle + (job % 7) as f64 * 0.3;
             points.push(JobPoint {
                 job,
-                outcome: "success".into(),
+                outcome: OutcomeKind::Success,
                 rss_mb: Some(rss),
                 kind: Some(if job % 2 == 0 { "pdf" } else { "html" }.into()),
                 ..JobPoint::default()

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::record::OutcomeKind;
+
 /// Where a trajectory came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,8 +22,7 @@ pub struct JobPoint {
     pub job: u64,
     /// Worker process that ran it (0-based; a change means the worker was restarted).
     pub worker_index: u32,
-    /// `success`, `failed` or `died`.
-    pub outcome: String,
+    pub outcome: OutcomeKind,
     pub duration_secs: Option<f64>,
     /// RSS right after the job (before any clear).
     pub rss_mb: Option<f64>,

@@ -11,7 +11,7 @@ use super::events::{emit, Event, Observer};
 use crate::logs::{LogJob, LogLimits, LogParser, LogTail};
 use crate::observe::watcher::TreeSampler;
 use crate::record::{
-    CacheClear, Death, JobOutcome, JobRecord, ProcessMemory, Snapshot, SnapshotKind,
+    CacheClear, Death, JobOutcome, JobRecord, OutcomeKind, ProcessMemory, Snapshot, SnapshotKind,
     RECORD_SCHEMA_VERSION,
 };
 use crate::units::mib_to_bytes;
@@ -293,15 +293,15 @@ impl JobTracker {
             }
             (m, None) => snapshot(SnapshotKind::AfterJob, t_secs, m),
         };
-        let outcome = match job.outcome.as_str() {
-            "success" => JobOutcome::Success,
-            "failed" => JobOutcome::Failed {
+        let outcome = match job.outcome {
+            OutcomeKind::Success => JobOutcome::Success,
+            OutcomeKind::Failed => JobOutcome::Failed {
                 error: job
                     .error
                     .clone()
                     .unwrap_or_else(|| "the log says the job failed".into()),
             },
-            _ => JobOutcome::Died {
+            OutcomeKind::Died => JobOutcome::Died {
                 death: Death::Exited { code: None },
                 reason: "the log shows a new worker start before this job's [MEMORY] line".into(),
             },

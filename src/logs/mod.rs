@@ -15,8 +15,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{
-    clears::clear_table, judge_run, Cause, ClearSummary, LeakCall, Pattern, RunVerdict,
-    SeriesVerdict, Trajectory, VerdictParams,
+    clears::clear_table, judge_run, Cause, ClearSummary, LeakCall, OutcomeKind, Pattern,
+    RunVerdict, SeriesVerdict, Trajectory, VerdictParams,
 };
 pub use feed::LogParser;
 pub use limits::{LogError, LogLimits};
@@ -179,7 +179,7 @@ impl LogAnalysis {
             .iter()
             .filter_map(|p| p.rss_mb.map(|r| (p.job, r)))
             .collect();
-        let outcome = |o: &str| points.iter().filter(|p| p.outcome == o).count() as u64;
+        let outcome = |o: OutcomeKind| points.iter().filter(|p| p.outcome == o).count() as u64;
         let v = &self.verdict;
         crate::analysis::fleet::FleetWorker {
             name: name.to_string(),
@@ -193,9 +193,9 @@ impl LogAnalysis {
             peak_rss_mb: rss.iter().map(|p| p.1).reduce(f64::max),
             last_rss_mb: rss.last().map(|p| p.1),
             jobs: self.jobs,
-            deaths: outcome("died"),
+            deaths: outcome(OutcomeKind::Died),
             restarts: self.workers_started.saturating_sub(1),
-            failed_jobs: outcome("failed"),
+            failed_jobs: outcome(OutcomeKind::Failed),
             cache_clears: self.cache_clears.len() as u64,
             mean_freed_mb: self.clear_summary.mean_freed_mb,
             total_freed_mb: self.cache_clears.iter().map(|c| c.freed_mb).sum(),

@@ -18,7 +18,7 @@ use super::limits::{
     LogError, LogLimits,
 };
 use super::text::{field, fields, find_tag, may_be_source, parse_mb, parse_source};
-use crate::analysis::{ClearPoint, JobPoint, SourceKind, Trajectory};
+use crate::analysis::{ClearPoint, JobPoint, OutcomeKind, SourceKind, Trajectory};
 use crate::bounded::{open_input, InputKinds, Line, LineReader};
 use crate::worker::loglines::strip_level_prefix;
 
@@ -59,8 +59,8 @@ pub struct LogJob {
     /// Boxed: most of a job's size, and a long log holds hundreds of thousands of jobs.
     pub task: Option<Box<LogTask>>,
     pub documents: Vec<LogDocument>,
-    /// `success`, `failed` or `died` (no `[MEMORY]` line before the worker restarted or the log ended).
-    pub outcome: String,
+    /// `died`: no `[MEMORY]` line before the worker restarted or the log ended.
+    pub outcome: OutcomeKind,
     pub duration_secs: Option<f64>,
     pub rss_mb: Option<f64>,
     pub error: Option<String>,
@@ -134,7 +134,7 @@ impl Builder {
         let worker_index = self.worker_index;
         self.current.get_or_insert_with(|| LogJob {
             worker_index,
-            outcome: "died".into(),
+            outcome: OutcomeKind::Died,
             ..LogJob::default()
         })
     }
@@ -309,7 +309,7 @@ impl Builder {
             "TASK SUCCESS" | "TASK FAILED" => {
                 let job = self.job();
                 if tag == "TASK FAILED" {
-                    job.outcome = "failed".into();
+                    job.outcome = OutcomeKind::Failed;
                 }
             }
             "JOB SUCCESS" | "JOB FAILED" => {
@@ -319,16 +319,16 @@ impl Builder {
                 };
                 let job = self.job();
                 job.outcome = if tag == "JOB SUCCESS" {
-                    "success".into()
+                    OutcomeKind::Success
                 } else {
-                    "failed".into()
+                    OutcomeKind::Failed
                 };
                 job.duration_secs = duration;
             }
             "JOB ERROR" => {
                 let error = body.split_once("error=").map(|(_, e)| e.to_string());
                 let job = self.job();
-                job.outcome = "failed".into();
+                job.outcome = OutcomeKind::Failed;
                 job.error = error;
             }
             "MEMORY" => {
@@ -337,8 +337,8 @@ impl Builder {
                 let rss_mb = check_mb("rss", rss_mb)?;
                 let job = self.job();
                 job.rss_mb = Some(rss_mb);
-                if job.outcome == "died" {
-                    job.outcome = "success".into();
+                if job.outcome == OutcomeKind::Died {
+                    job.outcome = OutcomeKind::Success;
                 }
                 self.close();
             }
@@ -530,7 +530,7 @@ fn job_points(jobs: &[LogJob]) -> Vec<JobPoint> {
     let point = |j: &LogJob| JobPoint {
         job: j.job,
         worker_index: j.worker_index,
-        outcome: j.outcome.clone(),
+        outcome: j.outcome,
         duration_secs: j.duration_secs,
         rss_mb: j.rss_mb,
         kind: j.kind_at_close.clone().or_else(|| j.kind()),

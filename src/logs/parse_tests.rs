@@ -27,7 +27,7 @@ fn reads_both_prefix_styles_and_both_doc_tags() {
     assert_eq!(log.jobs.len(), 2);
     let first = &log.jobs[0];
     assert_eq!(first.rss_mb, Some(1115.0));
-    assert_eq!(first.outcome, "success");
+    assert_eq!(first.outcome, OutcomeKind::Success);
     let task = first.task.as_ref().expect("task");
     assert_eq!(
         task.formats.as_deref(),
@@ -37,7 +37,7 @@ fn reads_both_prefix_styles_and_both_doc_tags() {
     assert_eq!(first.documents[0].pages, Some(10));
     assert!(first.documents[0].ok);
     assert!(!log.jobs[1].documents[0].ok);
-    assert_eq!(log.jobs[1].outcome, "failed");
+    assert_eq!(log.jobs[1].outcome, OutcomeKind::Failed);
     assert_eq!(log.clears.len(), 1);
     assert_eq!(
         (
@@ -69,7 +69,7 @@ fn unreadable_lines_are_counted_not_fatal() {
 fn a_worker_restart_ends_an_open_job_as_died() {
     let log = parse("[JOB EXEC] job_id=a | task_id=t\n[WORKER START] name=w | queues=q | config={}\n[JOB EXEC] job_id=b\n[MEMORY] job_id=b | rss=5MB | jobs_total=1\n");
     assert_eq!(log.jobs.len(), 2);
-    assert_eq!(log.jobs[0].outcome, "died");
+    assert_eq!(log.jobs[0].outcome, OutcomeKind::Died);
     assert_eq!(log.jobs[1].worker_index, 1);
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::parse::{LogJob, ParsedLog};
+use crate::analysis::OutcomeKind;
 use crate::worker::document::DocumentFormat;
 use crate::worker::task::TaskType;
 use crate::worker::{ConversionOptions, OcrEngine, OutputFormat, PipelineKind};
@@ -161,7 +162,7 @@ pub fn record(log: &ParsedLog, name: &str) -> Recorded {
             documents: ids,
             sources: SourceMode::File,
         });
-        if job.outcome == "failed" {
+        if job.outcome == OutcomeKind::Failed {
             notes.push(format!(
                 "job {} failed in the log; its generated document will likely convert",
                 job.job

@@ -80,12 +80,46 @@ pub enum JobOutcome {
     },
 }
 
+/// How a job ended, as a trajectory or a log tells it (the kind of a
+/// [`JobOutcome`], without its error or death). Written as `success`,
+/// `failed`, `died`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    #[default]
+    Success,
+    Failed,
+    /// The worker died during the job (a log: no `[MEMORY]` line before the worker restarted
+    /// or the log ended).
+    Died,
+}
+
+impl OutcomeKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            OutcomeKind::Success => "success",
+            OutcomeKind::Failed => "failed",
+            OutcomeKind::Died => "died",
+        }
+    }
+}
+
+impl std::fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 impl JobOutcome {
     pub fn label(&self) -> &'static str {
+        self.kind().label()
+    }
+
+    pub fn kind(&self) -> OutcomeKind {
         match self {
-            JobOutcome::Success => "success",
-            JobOutcome::Failed { .. } => "failed",
-            JobOutcome::Died { .. } => "died",
+            JobOutcome::Success => OutcomeKind::Success,
+            JobOutcome::Failed { .. } => OutcomeKind::Failed,
+            JobOutcome::Died { .. } => OutcomeKind::Died,
         }
     }
 

@@ -170,7 +170,7 @@ pub fn build_shown(
         .trajectory
         .points
         .iter()
-        .filter(|p| p.outcome != "success")
+        .filter(|p| p.outcome != crate::analysis::OutcomeKind::Success)
         .count();
     if failed > 0 {
         blocks.push(Block::Paragraph(vec![Span::strong(

@@ -151,7 +151,7 @@ pub fn jobs_table_shown(
             table.rows.push(gap_row(omitted, table.headers.len()));
         }
         let point = &points[*index];
-        let outcome_tone = if point.outcome == "success" {
+        let outcome_tone = if point.outcome == crate::analysis::OutcomeKind::Success {
             Tone::Plain
         } else {
             Tone::Bad
@@ -169,7 +169,7 @@ pub fn jobs_table_shown(
         table.rows.push(vec![
             Cell::new(point.job.to_string()),
             Cell::new(point.worker_index.to_string()),
-            Cell::tone(point.outcome.clone(), outcome_tone),
+            Cell::tone(point.outcome.label().to_string(), outcome_tone),
             Cell::new(
                 point
                     .duration_secs
@@ -486,6 +486,7 @@ fn docling_worker_label(env: &std::collections::BTreeMap<String, String>) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::OutcomeKind;
 
     #[test]
     fn tables_cut_as_they_are_made_equal_the_whole_tables_elided() {
@@ -494,7 +495,11 @@ mod tests {
             let points: Vec<JobPoint> = (1..=jobs)
                 .map(|job| JobPoint {
                     job,
-                    outcome: if job % 17 == 0 { "failed" } else { "success" }.into(),
+                    outcome: if job % 17 == 0 {
+                        OutcomeKind::Failed
+                    } else {
+                        OutcomeKind::Success
+                    },
                     rss_mb: Some(800.0 + job as f64 * 0.25),
                     ..JobPoint::default()
                 })

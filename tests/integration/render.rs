@@ -290,7 +290,7 @@ fn charts_for_a_killed_child() {
         m.finished_at = None;
     }
     if let Some(last) = input.trajectory.points.last_mut() {
-        last.outcome = "died".into();
+        last.outcome = docling_memprof::analysis::OutcomeKind::Died;
         last.rss_mb = None;
         last.live_mb = None;
         last.resident_mb = None;

@@ -131,12 +131,12 @@ fn plan(input: &ReportInput) -> Plan {
     let marker_y = |p: &crate::analysis::JobPoint| p.rss_mb.or(p.live_mb).filter(|v| v.is_finite());
     let failed = points
         .iter()
-        .filter(|p| p.outcome == "failed")
+        .filter(|p| p.outcome == crate::analysis::OutcomeKind::Failed)
         .map(|p| (p.job as f64, marker_y(p)))
         .collect();
     let died = points
         .iter()
-        .filter(|p| p.outcome == "died")
+        .filter(|p| p.outcome == crate::analysis::OutcomeKind::Died)
         .map(|p| (p.job as f64, marker_y(p)))
         .collect();
     let restarts = points

@@ -440,7 +440,7 @@ pub fn seed_log_input() -> ReportInput {
         .iter()
         .map(|(job, v)| JobPoint {
             job: *job,
-            outcome: "success".into(),
+            outcome: docling_memprof::analysis::OutcomeKind::Success,
             duration_secs: Some(54.57),
             rss_mb: Some(*v),
             ..Default::default()
