@@ -38,7 +38,7 @@ fn trajectory(jobs: u64, leak: bool) -> Trajectory {
             };
             JobPoint {
                 job: j,
-                outcome: "success".into(),
+                outcome: docling_memprof::analysis::OutcomeKind::Success,
                 rss_mb: Some((731.0 + settle + trend + jitter).round()),
                 ..JobPoint::default()
             }

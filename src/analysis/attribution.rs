@@ -73,7 +73,8 @@ pub fn attribute(
     ci_level: f64,
 ) -> Option<Attribution> {
     let cleared: HashSet<u64> = trajectory.clears.iter().map(|c| c.job).collect();
-    let mut by_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // Keyed by the points' own strings: no copy per job.
+    let mut by_kind: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for w in trajectory.points.windows(2) {
         let (a, b) = (&w[0], &w[1]);
         if a.worker_index != b.worker_index || cleared.contains(&a.job) {
@@ -83,7 +84,7 @@ pub fn attribute(
             continue;
         };
         if (vb - va).is_finite() {
-            by_kind.entry(kind.clone()).or_default().push(vb - va);
+            by_kind.entry(kind).or_default().push(vb - va);
         }
     }
     by_kind.retain(|_, d| d.len() >= MIN_CHANGES_PER_KIND);
@@ -92,7 +93,7 @@ pub fn attribute(
     }
     let mut kinds: Vec<KindGrowth> = by_kind
         .into_iter()
-        .map(|(k, d)| row(k, &d, ci_level))
+        .map(|(k, d)| row(k.to_string(), &d, ci_level))
         .collect();
     kinds.sort_by(|a, b| b.per_job.total_cmp(&a.per_job));
     // Kinds that grow more than the least-growing kind (intervals apart, above zero); if none

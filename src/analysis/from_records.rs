@@ -69,7 +69,7 @@ pub fn job_point(record: &JobRecord) -> JobPoint {
                 sites
             })
             .unwrap_or_default(),
-        kind: record_kind(record),
+        kind: record_kind(record).map(std::sync::Arc::from),
     }
 }
 

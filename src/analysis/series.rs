@@ -46,8 +46,9 @@ pub struct JobPoint {
     pub site_mb: BTreeMap<String, f64>,
     /// The job's kind, for attributing growth to inputs: the workload job's name (replay),
     /// or the document type, pipeline, OCR engine and output formats (logs).
+    /// Shared: the jobs of one kind hold one string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<std::sync::Arc<str>>,
 }
 
 /// A cache clear: memory just before (after the job) and just after.

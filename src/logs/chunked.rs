@@ -61,10 +61,102 @@ fn read_block(file: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<usize
     }
 }
 
-/// Feed the lines of `file` from byte `start` (a line start) to byte `end` (a line start; `None`:
-/// to the end of the file, at most `max_total_bytes`) to `parser`, numbered from 1. Lines are
-/// cut to `max_line_bytes` as [`crate::bounded::LineReader`] cuts them.
+/// Where a chunk's bytes come from: the file mapped in memory, or read block by block.
+#[derive(Clone, Copy)]
+pub(super) enum Source<'a> {
+    Mapped(&'a memmap2::Mmap),
+    Read(&'a File),
+}
+
+/// Feed the lines of the log from byte `start` (a line start) to byte `end` (a line start;
+/// `None`: to the end of the file, at most `max_total_bytes`) to `parser`, numbered from 1.
+/// Lines are cut to `max_line_bytes` as [`crate::bounded::LineReader`] cuts them.
 fn feed_range(
+    parser: &mut LogParser,
+    source: Source<'_>,
+    path: &Path,
+    range: (u64, Option<u64>),
+    limits: &LogLimits,
+) -> Result<(), LogError> {
+    match source {
+        Source::Mapped(map) => feed_mapped(parser, map, range, limits),
+        Source::Read(file) => feed_read(parser, file, path, range, limits),
+    }
+}
+
+/// Counts of a range fed so far, for reserving its jobs once the first ones tell their density.
+struct Reserve {
+    start: u64,
+    range_len: u64,
+    done: bool,
+}
+
+impl Reserve {
+    fn after(&mut self, parser: &mut LogParser, pos: u64, limits: &LogLimits) {
+        if self.done || parser.jobs() < RESERVE_AFTER_JOBS {
+            return;
+        }
+        self.done = true;
+        let jobs = parser.jobs() as u64;
+        let expected =
+            u128::from(jobs) * u128::from(self.range_len) / u128::from((pos - self.start).max(1));
+        let more = u64::try_from(expected * 21 / 20)
+            .unwrap_or(u64::MAX)
+            .saturating_sub(jobs);
+        parser.reserve_jobs(more.min(limits.max_records));
+    }
+}
+
+/// [`feed_range`] of a mapped file: its whole lines window by window, a line longer than a
+/// window (or the last one, without its `\n`) on its own.
+fn feed_mapped(
+    parser: &mut LogParser,
+    mapped: &memmap2::Mmap,
+    (start, end): (u64, Option<u64>),
+    limits: &LogLimits,
+) -> Result<(), LogError> {
+    let map: &[u8] = mapped;
+    let len = map.len();
+    let (start, end) = (
+        usize::try_from(start).unwrap_or(len).min(len),
+        end.map_or(len, |e| usize::try_from(e).unwrap_or(len).min(len)),
+    );
+    let max_line = limits.max_line_bytes;
+    let mut reserve = Reserve {
+        start: start as u64,
+        range_len: (end - start) as u64,
+        done: false,
+    };
+    let mut number = 0u64;
+    let mut pos = start;
+    let mut released = start;
+    while pos < end {
+        if pos - released >= super::mapped::RELEASE_EVERY_BYTES {
+            super::mapped::release(mapped, released, pos);
+            released = pos;
+        }
+        let stop = (pos + BLOCK_BYTES).min(end);
+        let (used, lines) = feed_lines(parser, &map[pos..stop], pos as u64, number, max_line)?;
+        number += lines;
+        if used > 0 {
+            pos += used;
+        } else {
+            // One line past the window, or the last line without its `\n`.
+            let nl = memchr::memchr(b'\n', &map[stop..end]).map(|i| stop + i);
+            let piece = &map[pos..nl.unwrap_or(end)];
+            number += 1;
+            let kept = &piece[..piece.len().min(max_line)];
+            parser.feed_bytes(number, pos as u64, kept, piece.len() as u64)?;
+            pos = nl.map_or(end, |n| n + 1);
+        }
+        reserve.after(parser, pos as u64, limits);
+    }
+    super::mapped::release(mapped, released, end);
+    Ok(())
+}
+
+/// [`feed_range`] with `read_at`: block by block, a line across blocks carried.
+fn feed_read(
     parser: &mut LogParser,
     file: &File,
     path: &Path,
@@ -79,12 +171,14 @@ fn feed_range(
     let mut carry_at: Option<u64> = None;
     let mut number = 0u64;
     let mut pos = start;
-    // The range's length, to reserve its jobs once the first ones tell their density.
-    let range_len = match end {
-        Some(e) => e - start,
-        None => file.metadata().map_or(0, |m| m.len().saturating_sub(start)),
+    let mut reserve = Reserve {
+        start,
+        range_len: match end {
+            Some(e) => e - start,
+            None => file.metadata().map_or(0, |m| m.len().saturating_sub(start)),
+        },
+        done: false,
     };
-    let mut reserved = false;
     loop {
         let want = end.map_or(BLOCK_BYTES as u64, |e| (e - pos).min(BLOCK_BYTES as u64));
         if want == 0 {
@@ -121,40 +215,16 @@ fn feed_range(
                 whole_block_carried = true;
             }
         }
-        // Lines that can be read (see `next_readable`) go to the parser one by one; the lines
-        // between them are only counted.
-        while !whole_block_carried && line_start < data.len() {
-            let Some(mark) = next_readable(data, line_start) else {
-                // No readable line starts in the rest: count its whole lines.
-                let whole = memchr::memrchr(b'\n', &data[line_start..]).map_or(0, |i| i + 1);
-                number += plain_lines(
-                    parser,
-                    &data[line_start..line_start + whole],
-                    max_line,
-                    number,
-                    pos + line_start as u64,
-                )?;
-                line_start += whole;
-                break;
-            };
-            let start = memchr::memrchr(b'\n', &data[line_start..mark])
-                .map_or(line_start, |i| line_start + i + 1);
-            number += plain_lines(
+        if !whole_block_carried {
+            let (used, lines) = feed_lines(
                 parser,
-                &data[line_start..start],
-                max_line,
-                number,
+                &data[line_start..],
                 pos + line_start as u64,
+                number,
+                max_line,
             )?;
-            line_start = start;
-            let Some(nl) = memchr::memchr(b'\n', &data[mark..]).map(|i| mark + i) else {
-                break;
-            };
-            let piece = &data[start..nl];
-            number += 1;
-            let kept = &piece[..piece.len().min(max_line)];
-            parser.feed_bytes(number, pos + start as u64, kept, piece.len() as u64)?;
-            line_start = nl + 1;
+            number += lines;
+            line_start += used;
         }
         let rest = &data[line_start..];
         if !rest.is_empty() {
@@ -164,22 +234,62 @@ fn feed_range(
             carry_len += rest.len() as u64;
         }
         pos += n as u64;
-        if !reserved && parser.jobs() >= RESERVE_AFTER_JOBS {
-            reserved = true;
-            let jobs = parser.jobs() as u64;
-            let expected =
-                u128::from(jobs) * u128::from(range_len) / u128::from((pos - start).max(1));
-            let more = u64::try_from(expected * 21 / 20)
-                .unwrap_or(u64::MAX)
-                .saturating_sub(jobs);
-            parser.reserve_jobs(more.min(limits.max_records));
-        }
+        reserve.after(parser, pos, limits);
     }
     // A last line without its `\n`.
     if let Some(at) = carry_at {
         parser.feed_bytes(number + 1, at, &carry, carry_len)?;
     }
     Ok(())
+}
+
+/// Feed the whole lines of `data` (its bytes from file offset `at`; the lines before it
+/// numbered up to `number`): lines that can be read (see `next_readable`) go to the parser
+/// one by one, the lines between them are only counted. Returns the bytes used (up to the
+/// last `\n`) and the lines fed.
+fn feed_lines(
+    parser: &mut LogParser,
+    data: &[u8],
+    at: u64,
+    number: u64,
+    max_line: usize,
+) -> Result<(usize, u64), LogError> {
+    let mut line_start = 0usize;
+    let mut fed = 0u64;
+    while line_start < data.len() {
+        let Some(mark) = next_readable(data, line_start) else {
+            // No readable line starts in the rest: count its whole lines.
+            let whole = memchr::memrchr(b'\n', &data[line_start..]).map_or(0, |i| i + 1);
+            fed += plain_lines(
+                parser,
+                &data[line_start..line_start + whole],
+                max_line,
+                number + fed,
+                at + line_start as u64,
+            )?;
+            line_start += whole;
+            break;
+        };
+        let start = memchr::memrchr(b'\n', &data[line_start..mark])
+            .map_or(line_start, |i| line_start + i + 1);
+        fed += plain_lines(
+            parser,
+            &data[line_start..start],
+            max_line,
+            number + fed,
+            at + line_start as u64,
+        )?;
+        line_start = start;
+        let Some(nl) = memchr::memchr(b'\n', &data[mark..]).map(|i| mark + i) else {
+            break;
+        };
+        let piece = &data[start..nl];
+        fed += 1;
+        let kept = &piece[..piece.len().min(max_line)];
+        parser.feed_bytes(number + fed, at + start as u64, kept, piece.len() as u64)?;
+        line_start = nl + 1;
+    }
+    Ok((line_start, fed))
 }
 
 /// The position of the first `[` at or after `from` in `data` that is followed by what a tag
@@ -275,7 +385,7 @@ fn cuts(file: &File, path: &Path, len: u64, chunks: usize) -> Result<Vec<u64>, L
 type ChunkResult = Result<LogParser, LogError>;
 
 fn parse_chunk(
-    file: &File,
+    source: Source<'_>,
     path: &Path,
     origin: &str,
     range: (u64, Option<u64>),
@@ -286,7 +396,7 @@ fn parse_chunk(
     } else {
         LogParser::continued(origin, limits.clone())
     };
-    feed_range(&mut parser, file, path, range, limits)?;
+    feed_range(&mut parser, source, path, range, limits)?;
     Ok(parser)
 }
 
@@ -355,12 +465,16 @@ pub fn parse_chunked(
     limits: &LogLimits,
 ) -> Option<ParsedLog> {
     let starts = cuts(file, path, len, chunks.max(1)).ok()?;
-    parse_at(file, path, origin, &starts, limits)
+    // Read in place when the file maps (the last chunk then ends where the file ended when it
+    // was opened); else block by block.
+    let map = super::mapped::map(file, len);
+    let source = map.as_ref().map_or(Source::Read(file), Source::Mapped);
+    parse_at(source, path, origin, &starts, limits)
 }
 
 /// [`parse_chunked`] with the chunks starting at `starts` (line starts, increasing, from 0).
 pub(super) fn parse_at(
-    file: &File,
+    source: Source<'_>,
     path: &Path,
     origin: &str,
     starts: &[u64],
@@ -375,9 +489,9 @@ pub(super) fn parse_at(
     let results: Vec<ChunkResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = rest
             .iter()
-            .map(|&range| scope.spawn(move || parse_chunk(file, path, origin, range, limits)))
+            .map(|&range| scope.spawn(move || parse_chunk(source, path, origin, range, limits)))
             .collect();
-        let mut results = vec![parse_chunk(file, path, origin, *first, limits)];
+        let mut results = vec![parse_chunk(source, path, origin, *first, limits)];
         for handle in handles {
             // A chunk that panicked (a bug) panics here as the sequential read would.
             results.push(

@@ -26,6 +26,22 @@ fn sequential(path: &Path, limits: &LogLimits) -> ParsedLog {
     parse_file_with(path, limits).expect("fixture parses")
 }
 
+/// [`parse_at`] of the file read block by block and of the file mapped: the same answer.
+fn both(
+    file: &File,
+    path: &Path,
+    origin: &str,
+    starts: &[u64],
+    limits: &LogLimits,
+) -> Option<ParsedLog> {
+    let read = parse_at(Source::Read(file), path, origin, starts, limits);
+    let len = file.metadata().expect("metadata").len();
+    let map = crate::logs::mapped::map(file, len).expect("a regular file maps");
+    let mapped = parse_at(Source::Mapped(&map), path, origin, starts, limits);
+    assert_eq!(read, mapped, "{origin} read and mapped, cut at {starts:?}");
+    read
+}
+
 fn line_starts(bytes: &[u8]) -> Vec<u64> {
     memchr::memchr_iter(b'\n', bytes)
         .map(|i| i as u64 + 1)
@@ -44,7 +60,7 @@ fn memory_cuts_give_the_sequential_parse_for_any_chunk_count() {
         let origin = path.display().to_string();
         for chunks in [2, 3, 4, 5, 7, 8, 13, 40] {
             let starts = cuts(&file, &path, len, chunks).expect("cuts");
-            match parse_at(&file, &path, &origin, &starts, &limits) {
+            match both(&file, &path, &origin, &starts, &limits) {
                 Some(got) => {
                     assert_eq!(got, want, "{} in {chunks} chunks", path.display());
                     stitched += usize::from(starts.len() > 1);
@@ -78,7 +94,7 @@ fn random_line_cuts_give_the_sequential_parse_or_decline() {
             starts.push(0);
             starts.sort_unstable();
             starts.dedup();
-            match parse_at(&file, &path, &origin, &starts, &limits) {
+            match both(&file, &path, &origin, &starts, &limits) {
                 Some(got) => {
                     assert_eq!(got, want, "{} cut at {starts:?}", path.display());
                     stitched += 1;
@@ -128,7 +144,7 @@ fn restarts_clears_and_unreadable_lines_across_cuts_keep_their_numbers() {
     let len = text.len() as u64;
     for chunks in 2..=12 {
         let starts = cuts(&file, &path, len, chunks).expect("cuts");
-        let got = parse_at(&file, &path, &origin, &starts, &limits);
+        let got = both(&file, &path, &origin, &starts, &limits);
         assert_eq!(got.as_ref(), Some(&want), "{chunks} chunks at {starts:?}");
     }
 }
@@ -149,7 +165,7 @@ fn an_open_job_or_a_passed_bound_at_a_cut_sends_the_read_to_one_parser() {
         .and_then(|i| text[i..].find('\n').map(|j| i + j + 1));
     let starts = [0, cut.expect("the line") as u64];
     let limits = LogLimits::default();
-    assert_eq!(parse_at(&file, &path, "open.log", &starts, &limits), None);
+    assert_eq!(both(&file, &path, "open.log", &starts, &limits), None);
 
     // 4 jobs of 2 records each (the job, its document; no task, so no source): 8 records, at
     // most 7 allowed. Each chunk alone (at most 3 jobs) fits.
@@ -166,7 +182,7 @@ fn an_open_job_or_a_passed_bound_at_a_cut_sends_the_read_to_one_parser() {
     );
     let starts = cuts(&file, &path, text.len() as u64, 2).expect("cuts");
     assert_eq!(starts.len(), 2);
-    assert_eq!(parse_at(&file, &path, "many.log", &starts, &limits), None);
+    assert_eq!(both(&file, &path, "many.log", &starts, &limits), None);
 }
 
 #[test]
@@ -190,7 +206,7 @@ fn long_lines_and_a_last_line_without_newline_read_as_the_line_reader_reads_them
     assert_eq!((want.jobs.len(), want.unreadable_count), (3, 1));
     let file = File::open(&path).expect("open");
     for starts in [vec![0], vec![0, text.find(&long).expect("long") as u64]] {
-        let got = parse_at(&file, &path, "long.log", &starts, &limits);
+        let got = both(&file, &path, "long.log", &starts, &limits);
         assert_eq!(got.as_ref(), Some(&want), "cut at {starts:?}");
     }
 }
@@ -233,7 +249,7 @@ fn lines_counted_without_reading_them_count_as_the_parser_counts_them() {
     let len = text.len() as u64;
     for chunks in [1, 2, 3, 5] {
         let starts = cuts(&file, &path, len, chunks).expect("cuts");
-        let got = parse_at(&file, &path, "counted.log", &starts, &limits);
+        let got = both(&file, &path, "counted.log", &starts, &limits);
         assert_eq!(got.as_ref(), Some(&want), "{chunks} chunks at {starts:?}");
     }
 }

@@ -2,8 +2,9 @@
 //! ([`super::parse_file`]) and what `watch` runs over a live tail ([`super::tail::LogTail`]).
 //! One parser, two ways of feeding it.
 
+use super::builder::{Builder, LineError};
 use super::limits::{LogError, LogLimits};
-use super::parse::{Builder, LineError, LogJob, ParsedLog};
+use super::parse::{LogJob, ParsedLog};
 use super::text::{find_tag, may_be_read};
 use crate::bounded::Line;
 
@@ -27,17 +28,7 @@ impl std::fmt::Debug for LogParser {
 impl LogParser {
     pub fn new(origin: &str, limits: LogLimits) -> LogParser {
         LogParser {
-            builder: Builder {
-                log: ParsedLog {
-                    origin: origin.to_string(),
-                    ..ParsedLog::default()
-                },
-                current: None,
-                worker_index: 0,
-                records_closed: 0,
-                continued: false,
-                keep_details: limits.keep_details,
-            },
+            builder: Builder::new(origin, limits.keep_details),
             limits,
             origin: origin.to_string(),
         }

@@ -16,9 +16,10 @@ pub struct LogLimits {
     pub max_total_bytes: u64,
     /// The most records kept (jobs, documents, sources and cache clears together).
     pub max_records: u64,
-    /// Whether a closed job keeps its task and documents (`record` turns them into a
-    /// workload). Without them it keeps its numbers and its kind, all a verdict reads: most
-    /// of a long log's memory. Records are counted the same either way.
+    /// Whether a closed job keeps its task, documents and job id (`record` turns them into a
+    /// workload, `watch` names its jobs). Without them it keeps its numbers and its kind, all
+    /// a verdict reads: most of a long log's memory, and the next job reuses their storage.
+    /// Records are counted the same either way.
     pub keep_details: bool,
 }
 

@@ -2,9 +2,11 @@
 //! a replay, and turning them into a replayable workload ([`record`]). One parser
 //! ([`LogParser`], fed a line at a time) reads whole files and live tails ([`LogTail`]).
 
+mod builder;
 pub mod chunked;
 pub mod feed;
 pub mod limits;
+mod mapped;
 pub mod parse;
 pub mod record;
 pub mod tail;

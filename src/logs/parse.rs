@@ -11,16 +11,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use super::chunked;
 use super::feed::LogParser;
-use super::limits::{
-    check_count, check_mb, check_signed_mb, plausible_duration, plausible_size, Implausible,
-    LogError, LogLimits,
-};
-use super::text::{field, fields, find_tag, may_be_source, parse_mb, parse_source};
+use super::limits::{LogError, LogLimits};
 use crate::analysis::{ClearPoint, JobPoint, OutcomeKind, SourceKind, Trajectory};
 use crate::bounded::{open_input, InputKinds, Line, LineReader};
-use crate::worker::loglines::strip_level_prefix;
 
 /// How many unreadable lines are kept as examples.
 pub const UNREADABLE_EXAMPLES: usize = 20;
@@ -65,9 +62,9 @@ pub struct LogJob {
     pub rss_mb: Option<f64>,
     pub error: Option<String>,
     /// [`LogJob::kind`], as the job was when it closed (its task and documents may be gone:
-    /// [`crate::logs::LogLimits::keep_details`]).
+    /// [`crate::logs::LogLimits::keep_details`]); one allocation shared by the jobs of a kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind_at_close: Option<String>,
+    pub kind_at_close: Option<Arc<str>>,
 }
 
 /// A line that carried a worker tag but could not be read.
@@ -97,301 +94,45 @@ pub struct ParsedLog {
     pub unreadable: Vec<UnreadableLine>,
 }
 
-/// Why a tagged line was not taken: unreadable (counted, reported), or implausible (fatal).
-pub(super) enum LineError {
-    Unreadable(&'static str),
-    Implausible(Implausible),
-}
-
-impl From<&'static str> for LineError {
-    fn from(reason: &'static str) -> Self {
-        LineError::Unreadable(reason)
-    }
-}
-
-impl From<Implausible> for LineError {
-    fn from(found: Implausible) -> Self {
-        LineError::Implausible(found)
-    }
-}
-
-pub(super) struct Builder {
-    pub(super) log: ParsedLog,
-    pub(super) current: Option<LogJob>,
-    pub(super) worker_index: u32,
-    /// Records of the closed jobs (the job, its documents and sources): with the clears and
-    /// the open job, bounded by `max_records`.
-    pub(super) records_closed: u64,
-    /// Started at a clean boundary inside a log ([`LogParser::continued`]): lines were read
-    /// before, so a `[WORKER START]` starts a new worker.
-    pub(super) continued: bool,
-    /// [`super::LogLimits::keep_details`].
-    pub(super) keep_details: bool,
-}
-
-impl Builder {
-    fn job(&mut self) -> &mut LogJob {
-        let worker_index = self.worker_index;
-        self.current.get_or_insert_with(|| LogJob {
-            worker_index,
-            outcome: OutcomeKind::Died,
-            ..LogJob::default()
-        })
-    }
-
-    pub(super) fn close(&mut self) {
-        if let Some(mut job) = self.current.take() {
-            self.records_closed += 1
-                + job.documents.len() as u64
-                + job.task.as_ref().map_or(0, |t| t.sources.len() as u64);
-            job.job = self.log.jobs.len() as u64 + 1;
-            job.kind_at_close = job.kind();
-            if !self.keep_details {
-                job.task = None;
-                job.documents = Vec::new();
-            }
-            self.log.jobs.push(job);
-        }
-    }
-
-    /// Records kept so far: closed jobs and clears, plus the open job's documents and sources.
-    pub(super) fn count_records(&self) -> u64 {
-        let open = self.current.as_ref().map_or(0, |job| {
-            1 + job.documents.len() as u64 + job.task.as_ref().map_or(0, |t| t.sources.len() as u64)
-        });
-        self.records_closed + self.log.clears.len() as u64 + open
-    }
-
-    pub(super) fn unreadable(&mut self, line_no: u64, reason: &str, text: &str) {
-        self.log.unreadable_count += 1;
-        if self.log.unreadable.len() < UNREADABLE_EXAMPLES {
-            self.log.unreadable.push(UnreadableLine {
-                line: line_no,
-                reason: reason.to_string(),
-                text: text.chars().take(200).collect(),
-            });
-        }
-    }
-
-    /// Read one line; `Err` when a tagged line cannot be read or says something impossible.
-    pub(super) fn line(&mut self, text: &str) -> Result<(), LineError> {
-        // A source line first: a document name holding a tag (`[MEMORY] ...`) is a name.
-        // (Only a line with a `[` before a digit or `+` can be one: `[1/2]`.)
-        if let Some(source) = may_be_source(text)
-            .then(|| parse_source(strip_level_prefix(text)))
-            .flatten()
-        {
-            let source = source?;
-            if let Some(task) = self.current.as_mut().and_then(|j| j.task.as_mut()) {
-                task.sources.push(source);
-                return Ok(());
-            }
-        }
-        let Some((tag, body)) = find_tag(text) else {
-            self.log.lines_other += 1;
-            return Ok(());
-        };
-        match tag {
-            "WORKER START" => {
-                if self.continued
-                    || self.log.workers_started > 0
-                    || !self.log.jobs.is_empty()
-                    || self.current.is_some()
-                {
-                    self.close();
-                    self.worker_index += 1;
-                }
-                self.log.workers_started += 1;
-                if let Some(pos) = body.find("'jobs_between_cache_clear':") {
-                    let rest = &body[pos + "'jobs_between_cache_clear':".len()..];
-                    let digits: String = rest
-                        .trim_start()
-                        .chars()
-                        .take_while(|c| c.is_ascii_digit())
-                        .collect();
-                    if !digits.is_empty() {
-                        let too_big = || {
-                            (
-                                "jobs_between_cache_clear",
-                                digits.clone(),
-                                "a count must be at most 1000000000".to_string(),
-                            )
-                        };
-                        let n: u64 = digits.parse().map_err(|_| too_big())?;
-                        self.log.jobs_between_cache_clear =
-                            Some(check_count("jobs_between_cache_clear", n)?);
-                    }
-                }
-            }
-            "JOB EXEC" | "JOB START" => {
-                let job_id = field(body, "job_id");
-                let open_other = self.current.as_ref().is_some_and(|j| {
-                    j.job_id
-                        .as_deref()
-                        .is_some_and(|open| job_id.is_some_and(|id| id != open))
-                });
-                if open_other {
-                    self.close();
-                }
-                let job = self.job();
-                if job.job_id.is_none() {
-                    job.job_id = job_id.map(str::to_string);
-                }
-            }
-            "TASK START" => {
-                let [documents, task_id, task_type, total_size, pipeline, ocr, formats] = fields(
-                    body,
-                    [
-                        "documents",
-                        "task_id",
-                        "type",
-                        "total_size",
-                        "pipeline",
-                        "ocr",
-                        "formats",
-                    ],
-                );
-                let documents = match documents {
-                    Some(d) => {
-                        let n: u64 = d
-                            .parse()
-                            .map_err(|_| "TASK START: documents is not a number")?;
-                        Some(check_count("documents", n)? as usize)
-                    }
-                    None => None,
-                };
-                let task = LogTask {
-                    task_id: task_id.map(str::to_string),
-                    task_type: task_type.map(str::to_string),
-                    documents,
-                    total_size_bytes: match total_size {
-                        Some(t) => plausible_size("total_size", t)?,
-                        None => None,
-                    },
-                    pipeline: pipeline.map(str::to_string),
-                    ocr: ocr.map(str::to_string),
-                    formats: formats.map(|f| {
-                        f.split(',')
-                            .map(|s| s.trim().to_string())
-                            .filter(|s| !s.is_empty())
-                            .collect()
-                    }),
-                    sources: vec![],
-                };
-                self.job().task = Some(Box::new(task));
-            }
-            "DOC OK" | "DOC ✓" | "DOC FAILED" | "DOC ✗" => {
-                let (name, rest) = body.split_once(" | ").unwrap_or((body, ""));
-                if name.trim().is_empty() {
-                    return Err("DOC line without a document name".into());
-                }
-                let [size, pages, time] = fields(rest, ["size", "pages", "time"]);
-                let size_bytes = match size {
-                    Some(s) => Some(plausible_size("size", s)?.ok_or("DOC line: unreadable size")?),
-                    None => None,
-                };
-                let pages = match pages {
-                    Some(p) => Some(p.parse().map_err(|_| "DOC line: pages is not a number")?),
-                    None => None,
-                };
-                let doc = LogDocument {
-                    name: name.trim().to_string(),
-                    ok: matches!(tag, "DOC OK" | "DOC ✓"),
-                    size_bytes,
-                    pages,
-                    time_secs: match time {
-                        Some(t) => plausible_duration("time", t)?,
-                        None => None,
-                    },
-                };
-                self.job().documents.push(doc);
-            }
-            "TASK SUCCESS" | "TASK FAILED" => {
-                let job = self.job();
-                if tag == "TASK FAILED" {
-                    job.outcome = OutcomeKind::Failed;
-                }
-            }
-            "JOB SUCCESS" | "JOB FAILED" => {
-                let duration = match field(body, "duration") {
-                    Some(d) => plausible_duration("duration", d)?,
-                    None => None,
-                };
-                let job = self.job();
-                job.outcome = if tag == "JOB SUCCESS" {
-                    OutcomeKind::Success
-                } else {
-                    OutcomeKind::Failed
-                };
-                job.duration_secs = duration;
-            }
-            "JOB ERROR" => {
-                let error = body.split_once("error=").map(|(_, e)| e.to_string());
-                let job = self.job();
-                job.outcome = OutcomeKind::Failed;
-                job.error = error;
-            }
-            "MEMORY" => {
-                let rss = field(body, "rss").ok_or("MEMORY line without rss=")?;
-                let rss_mb = parse_mb(rss).ok_or("MEMORY line: rss is not a number of MB")?;
-                let rss_mb = check_mb("rss", rss_mb)?;
-                let job = self.job();
-                job.rss_mb = Some(rss_mb);
-                if job.outcome == OutcomeKind::Died {
-                    job.outcome = OutcomeKind::Success;
-                }
-                self.close();
-            }
-            "CACHE CLEAR" => {
-                let memory = field(body, "memory").ok_or("CACHE CLEAR line without memory=")?;
-                let (after, freed) = memory
-                    .split_once("(freed ")
-                    .ok_or("CACHE CLEAR line without (freed N MB)")?;
-                let after_mb =
-                    parse_mb(after).ok_or("CACHE CLEAR: memory is not a number of MB")?;
-                let after_mb = check_mb("memory", after_mb)?;
-                let freed_mb = parse_mb(freed.trim().trim_end_matches(')'))
-                    .ok_or("CACHE CLEAR: freed is not a number of MB")?;
-                let freed_mb = check_signed_mb("freed", freed_mb)?;
-                check_mb("memory + freed", after_mb + freed_mb)?;
-                // The clear follows the last closed job (or the open one, if its [MEMORY] is missing).
-                if self.current.is_some() {
-                    self.close();
-                }
-                let job = self.log.jobs.last().map_or(0, |j| j.job);
-                self.log.clears.push(ClearPoint {
-                    job,
-                    before_mb: after_mb + freed_mb,
-                    after_mb,
-                    freed_mb,
-                    live_after_mb: None,
-                    live_before_mb: None,
-                    resident_after_mb: None,
-                    type_counts_after: Default::default(),
-                });
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
 impl LogJob {
     /// The job's kind for attribution: the file type of its documents (`[DOC OK]` names,
     /// else the task's source lines) with the task's pipeline, OCR engine and output formats
     /// (`[TASK START]`), e.g. `docx, standard, ocr=none, to=md`. `None` when the log says
     /// nothing of them.
     pub fn kind(&self) -> Option<String> {
-        // Built in one string (a long log makes hundreds of thousands of them).
+        let mut kind = String::new();
+        self.kind_into(&mut kind).then_some(kind)
+    }
+
+    /// [`LogJob::kind`] written into `kind` (cleared first); `false` when the job has none.
+    /// Allocates nothing for a job of at most [`FEW_TYPES`] documents and sources (a long log
+    /// makes hundreds of thousands of kinds).
+    pub fn kind_into(&self, kind: &mut String) -> bool {
+        kind.clear();
         let names = self.documents.iter().map(|d| d.name.as_str()).chain(
             self.task
                 .iter()
                 .flat_map(|t| t.sources.iter().map(|s| s.1.as_str())),
         );
-        let mut types: Vec<&str> = names
-            .filter_map(|name| name.rsplit_once('.').map(|(_, ext)| ext))
-            .collect();
-        let mut kind = String::new();
+        let mut few = [""; FEW_TYPES];
+        let mut count = 0usize;
+        let mut many: Vec<&str> = Vec::new();
+        for ext in names.filter_map(|name| name.rsplit_once('.').map(|(_, ext)| ext)) {
+            if count < FEW_TYPES {
+                few[count] = ext;
+            } else {
+                if many.is_empty() {
+                    many.extend_from_slice(&few);
+                }
+                many.push(ext);
+            }
+            count += 1;
+        }
+        let types: &mut [&str] = if many.is_empty() {
+            &mut few[..count]
+        } else {
+            &mut many
+        };
         if types
             .iter()
             .any(|t| t.bytes().any(|b| b.is_ascii_uppercase()))
@@ -399,11 +140,13 @@ impl LogJob {
             let mut lower: Vec<String> = types.iter().map(|t| t.to_ascii_lowercase()).collect();
             lower.sort_unstable();
             lower.dedup();
-            kind = lower.join("+");
-        } else if !types.is_empty() {
+            kind.push_str(&lower.join("+"));
+        } else {
             types.sort_unstable();
-            types.dedup();
             for (i, t) in types.iter().enumerate() {
+                if i > 0 && types[i - 1] == *t {
+                    continue;
+                }
                 if i > 0 {
                     kind.push('+');
                 }
@@ -427,12 +170,21 @@ impl LogJob {
                 part(o, "ocr=");
             }
             if let Some(f) = &task.formats {
-                part(&f.join(","), "to=");
+                part("", "to=");
+                for (i, format) in f.iter().enumerate() {
+                    if i > 0 {
+                        kind.push(',');
+                    }
+                    kind.push_str(format);
+                }
             }
         }
-        (parts > 0).then_some(kind)
+        parts > 0
     }
 }
+
+/// Document types of a job that [`LogJob::kind_into`] sorts without allocating.
+const FEW_TYPES: usize = 8;
 
 /// Parse a log from a reader with the default [`LogLimits`]; `origin` names it in errors.
 pub fn parse_reader(reader: impl BufRead, origin: &str) -> Result<ParsedLog, LogError> {
@@ -533,7 +285,7 @@ fn job_points(jobs: &[LogJob]) -> Vec<JobPoint> {
         outcome: j.outcome,
         duration_secs: j.duration_secs,
         rss_mb: j.rss_mb,
-        kind: j.kind_at_close.clone().or_else(|| j.kind()),
+        kind: j.kind_at_close.clone().or_else(|| j.kind().map(Arc::from)),
         ..JobPoint::default()
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

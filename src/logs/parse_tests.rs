@@ -1,7 +1,7 @@
 //! The log reader on the seed's formats.
 
 use super::*;
-use crate::logs::text::TAGS;
+use crate::logs::text::{field, find_tag, TAGS};
 
 fn parse(text: &str) -> ParsedLog {
     parse_reader(text.as_bytes(), "test").expect("in-memory read")
@@ -233,4 +233,59 @@ fn a_log_read_without_details_gives_the_same_trajectory_and_counts() {
         read += usize::from(full.jobs.iter().any(|j| j.task.is_some()));
     }
     assert!(read >= 3, "fixtures with tasks: {read}");
+}
+
+#[test]
+fn jobs_refilled_from_spares_read_as_new_ones() {
+    // Without details a closed job's parts are refilled by the next job: jobs that hold fewer
+    // documents, formats or fields than the one before must not keep any of its.
+    let jobs = [
+        "[JOB START] job_id=a\n[TASK START] task_id=t1 | type=convert | documents=3 | pipeline=standard | ocr=easyocr | formats=md,json,html\n  [1/3] file: a.pdf (1.0 KB)\n  [2/3] file: b.docx (1.0 KB)\n  [3/3] file: c.HTML (1.0 KB)\n[DOC OK] a.pdf | size=1.0 KB\n[DOC OK] b.docx | size=1.0 KB\n[DOC FAILED] c.HTML | size=1.0 KB\n[MEMORY] job_id=a | rss=900MB\n",
+        "[JOB START] job_id=b\n[TASK START] task_id=t2 | type=convert | documents=1 | formats=md\n  [1/1] file: d.csv (1.0 KB)\n[MEMORY] job_id=b | rss=901MB\n",
+        "[JOB START] job_id=c\n[MEMORY] job_id=c | rss=902MB\n",
+        "[JOB START] job_id=d\n[TASK START] task_id=t3 | pipeline=vlm\n[TASK START] task_id=t4 | ocr=none | formats= md , ,json\n[DOC OK] e.md\n[MEMORY] job_id=d | rss=903MB\n",
+        "[JOB START]\n[DOC OK] f.pdf\n[DOC OK] g.pdf\n[MEMORY] rss=904MB\n",
+    ];
+    let text: String = jobs.concat();
+    let full = parse(&text);
+    let light = parse_reader_with(
+        text.as_bytes(),
+        "test",
+        &LogLimits {
+            keep_details: false,
+            ..LogLimits::default()
+        },
+    )
+    .expect("parses");
+    let kinds: Vec<Option<String>> = full.jobs.iter().map(LogJob::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Some("docx+html+pdf, standard, ocr=easyocr, to=md,json,html"),
+            Some("csv, to=md"),
+            None,
+            Some("md, ocr=none, to=md,json"),
+            Some("pdf"),
+        ]
+        .map(|k| k.map(str::to_string))
+    );
+    let light_kinds: Vec<Option<String>> = light
+        .jobs
+        .iter()
+        .map(|j| j.kind_at_close.as_deref().map(str::to_string))
+        .collect();
+    assert_eq!(light_kinds, kinds);
+    assert_eq!(light.trajectory(None), full.trajectory(None));
+    // Jobs of one kind share its string.
+    let again = parse_reader_with(
+        format!("{}{}", jobs[1], jobs[1].replace("job_id=b", "job_id=b2")).as_bytes(),
+        "test",
+        &LogLimits {
+            keep_details: false,
+            ..LogLimits::default()
+        },
+    )
+    .expect("parses");
+    let (one, two) = (&again.jobs[0].kind_at_close, &again.jobs[1].kind_at_close);
+    assert!(matches!((one, two), (Some(a), Some(b)) if std::sync::Arc::ptr_eq(a, b)));
 }

@@ -140,7 +140,8 @@ pub(super) fn parse_mb(text: &str) -> Option<f64> {
     number.parse::<f64>().ok()
 }
 
-pub(super) type Source = (String, String, Option<u64>);
+/// A task's source line: (kind, name, size), borrowed from the line.
+pub(super) type Source<'a> = (&'a str, &'a str, Option<u64>);
 
 /// Whether `text` has a `[` followed by an ASCII digit or `+`: what the counts of a source line
 /// (`[1/2]`, read as `usize`) start with. Lines without one are not source lines.
@@ -154,7 +155,7 @@ pub(super) fn may_be_source(text: &str) -> bool {
 }
 
 /// `  [1/2] file: report.pdf (442.9 KB)`: `None` when the line is not a source line.
-pub(super) fn parse_source(message: &str) -> Option<Result<Source, Implausible>> {
+pub(super) fn parse_source(message: &str) -> Option<Result<Source<'_>, Implausible>> {
     let rest = message.trim_start().strip_prefix('[')?;
     let (counts, rest) = rest.split_once("] ")?;
     let (a, b) = counts.split_once('/')?;
@@ -164,8 +165,8 @@ pub(super) fn parse_source(message: &str) -> Option<Result<Source, Implausible>>
     Some(match rest.rfind(" (") {
         Some(open) if rest.ends_with(')') => {
             plausible_size("source size", &rest[open + 2..rest.len() - 1])
-                .map(|size| (kind.to_string(), rest[..open].to_string(), size))
+                .map(|size| (kind, &rest[..open], size))
         }
-        _ => Ok((kind.to_string(), rest.to_string(), None)),
+        _ => Ok((kind, rest, None)),
     })
 }
