@@ -142,7 +142,7 @@ fn feed_mapped(
             pos += used;
         } else {
             // One line past the window, or the last line without its `\n`.
-            let nl = memchr::memchr(b'\n', &map[stop..end]).map(|i| stop + i);
+            let nl = line_end(mapped, stop, end, &mut released);
             let piece = &map[pos..nl.unwrap_or(end)];
             number += 1;
             let kept = &piece[..piece.len().min(max_line)];
@@ -153,6 +153,28 @@ fn feed_mapped(
     }
     super::mapped::release(mapped, released, end);
     Ok(())
+}
+
+/// The first `\n` of `map[from..end]`, searched window by window: the pages behind the search
+/// are dropped from the RSS as it goes (from `released` on), so that a line of gigabytes does
+/// not make its whole length resident (what the line bound keeps of it is read again).
+fn line_end(
+    mapped: &memmap2::Mmap,
+    from: usize,
+    end: usize,
+    released: &mut usize,
+) -> Option<usize> {
+    let mut at = from;
+    while at < end {
+        let stop = (at + super::mapped::RELEASE_EVERY_BYTES).min(end);
+        if let Some(i) = memchr::memchr(b'\n', &mapped[at..stop]) {
+            return Some(at + i);
+        }
+        super::mapped::release(mapped, *released, stop);
+        *released = stop;
+        at = stop;
+    }
+    None
 }
 
 /// [`feed_range`] with `read_at`: block by block, a line across blocks carried.
